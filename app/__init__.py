@@ -1,0 +1,1 @@
+"""Composition root: configuration, the ASGI application and the command line."""

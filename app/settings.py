@@ -1,0 +1,71 @@
+"""Configuration from the environment (prefix PARTNERGRAPH_), validated at start-up."""
+
+from __future__ import annotations
+
+import enum
+from functools import lru_cache
+from pathlib import Path
+
+from pydantic import Field, SecretStr, model_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+DEV_SECRET = "dev-only-secret-change-me"  # noqa: S105 - refused in production below
+
+
+class EmailBackend(enum.StrEnum):
+    SMTP = "smtp"
+    FILE = "file"
+    CONSOLE = "console"
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(env_prefix="PARTNERGRAPH_", env_file=".env", extra="ignore")
+
+    database_url: str = Field(
+        default="sqlite+aiosqlite:///./partnergraph.db",
+        description="SQLAlchemy async URL; sqlite+aiosqlite or postgresql+asyncpg.",
+    )
+    redis_url: str | None = Field(
+        default=None,
+        description="Redis for the Dramatiq broker; unset runs an in-process broker and worker.",
+    )
+    secret_key: SecretStr = SecretStr(DEV_SECRET)
+    production: bool = False
+    graphiql: bool = True
+    cors_origins: list[str] = Field(default_factory=list)
+    public_url: str = "http://127.0.0.1:8000"
+
+    email_backend: EmailBackend = EmailBackend.CONSOLE
+    email_from: str = "partnergraph <no-reply@partnergraph.example>"
+    email_file_dir: Path = Path("./outbox-mail")
+    smtp_host: str = "127.0.0.1"
+    smtp_port: int = 25
+    smtp_username: str | None = None
+    smtp_password: SecretStr | None = None
+    smtp_starttls: bool = False
+    smtp_timeout_seconds: float = 10.0
+
+    session_ttl_hours: int = Field(default=24 * 14, ge=1)
+    invitation_ttl_days: int = Field(default=14, ge=1)
+    max_page_size: int = Field(default=100, ge=1, le=1000)
+    outbox_sweep_seconds: float = Field(default=5.0, gt=0)
+    outbox_stale_seconds: float = Field(default=30.0, gt=0)
+    query_depth_limit: int = 12
+
+    @model_validator(mode="after")
+    def _production_is_locked_down(self) -> Settings:
+        if self.production:
+            if self.secret_key.get_secret_value() == DEV_SECRET:
+                raise ValueError("PARTNERGRAPH_SECRET_KEY must be set in production")
+            # Development conveniences are never on in production, whatever else says.
+            self.graphiql = False
+        return self
+
+    @property
+    def is_sqlite(self) -> bool:
+        return self.database_url.startswith("sqlite")
+
+
+@lru_cache(maxsize=1)
+def get_settings() -> Settings:
+    return Settings()

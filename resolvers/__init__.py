@@ -1,0 +1,1 @@
+"""Use cases: load, check with domain, write, emit events. One transaction per mutation."""
