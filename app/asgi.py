@@ -1,0 +1,91 @@
+"""The ASGI application: GraphQL at /graphql, health probes, CORS, the outbox relay."""
+
+from __future__ import annotations
+
+import contextlib
+from collections.abc import AsyncIterator
+from typing import Any
+
+from sqlalchemy import text
+from starlette.applications import Starlette
+from starlette.middleware import Middleware
+from starlette.middleware.cors import CORSMiddleware
+from starlette.requests import Request
+from starlette.responses import JSONResponse, Response
+from starlette.routing import Route
+from strawberry.asgi import GraphQL
+
+from app.runtime import Runtime
+from app.settings import Settings, get_settings
+from resolvers.auth import authenticate, bearer_token
+from resolvers.context import RequestContext
+from schema.root import build_schema
+
+
+class PartnerGraphQL(GraphQL[RequestContext, None]):
+    def __init__(self, runtime: Runtime, settings: Settings) -> None:
+        super().__init__(
+            build_schema(production=settings.production, depth_limit=settings.query_depth_limit),
+            graphql_ide="graphiql" if settings.graphiql and not settings.production else None,
+            allow_queries_via_get=not settings.production,
+        )
+        self.runtime = runtime
+
+    async def get_context(self, request: Any, response: Any) -> RequestContext:
+        services = self.runtime.services
+        authorization = request.headers.get("authorization")
+        viewer = await authenticate(services, bearer_token(authorization))
+        if viewer is None:
+            return RequestContext(services=services, request_authorization=authorization)
+        return RequestContext(services=services, viewer=viewer, request_authorization=authorization)
+
+
+def create_app(settings: Settings | None = None, *, start_workers: bool = True) -> Starlette:
+    settings = settings or get_settings()
+    runtime = Runtime(settings, start_workers=start_workers)
+
+    @contextlib.asynccontextmanager
+    async def lifespan(app: Starlette) -> AsyncIterator[None]:
+        await runtime.start()
+        try:
+            yield
+        finally:
+            await runtime.stop()
+
+    async def healthz(request: Request) -> Response:
+        return JSONResponse({"status": "ok"})
+
+    async def readyz(request: Request) -> Response:
+        checks: dict[str, str] = {}
+        try:
+            async with runtime.services.sessionmaker() as session:
+                await session.execute(text("SELECT 1"))
+            checks["database"] = "ok"
+        except Exception as exc:  # noqa: BLE001 - a probe reports, it does not raise
+            checks["database"] = f"error: {type(exc).__name__}"
+        checks.update(await runtime.check_broker())
+        ok = all(v == "ok" for v in checks.values())
+        return JSONResponse(
+            {"status": "ok" if ok else "unavailable", **checks}, status_code=200 if ok else 503
+        )
+
+    graphql = PartnerGraphQL(runtime, settings)
+    app = Starlette(
+        routes=[
+            Route("/graphql", graphql, methods=["GET", "POST"]),
+            Route("/healthz", healthz),
+            Route("/readyz", readyz),
+        ],
+        middleware=[
+            Middleware(
+                CORSMiddleware,
+                allow_origins=settings.cors_origins,
+                allow_methods=["GET", "POST", "OPTIONS"],
+                allow_headers=["authorization", "content-type"],
+                max_age=600,
+            )
+        ],
+        lifespan=lifespan,
+    )
+    app.state.runtime = runtime
+    return app

@@ -1,0 +1,149 @@
+"""Who sees what (SPEC "What each side sees"). Pure: decisions from facts the caller loads.
+
+Inside a partner organization, legal representatives and administrators act for every
+client; collaborators only for the clients their rights name; external members for none.
+An invoice is seen only by billing members (legal representatives, administrators) of
+the organization that paid it.
+"""
+
+from __future__ import annotations
+
+import enum
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+
+from domain.enums import AccessLevel, GrantStatus, PaymentMethods, Role
+
+BILLING_ROLES = frozenset({Role.LEGAL_REPRESENTATIVE, Role.ADMINISTRATOR})
+
+
+@dataclass(frozen=True)
+class MembershipFacts:
+    organization_id: int
+    role: Role
+    all_clients: bool = False
+    client_ids: frozenset[int] = field(default_factory=frozenset)
+
+
+@dataclass(frozen=True)
+class Viewer:
+    """The caller: a user with its memberships, or an API token acting for one organization."""
+
+    user_id: int | None
+    memberships: Mapping[int, MembershipFacts]
+    read_only: bool = False
+    api_token_id: int | None = None
+    email: str | None = None
+
+    def role_in(self, organization_id: int) -> Role | None:
+        membership = self.memberships.get(organization_id)
+        return membership.role if membership else None
+
+    def is_member(self, organization_id: int) -> bool:
+        return organization_id in self.memberships
+
+
+ANONYMOUS = Viewer(user_id=None, memberships={})
+
+
+@dataclass(frozen=True)
+class GrantFacts:
+    partner_organization_id: int
+    client_organization_id: int | None
+    status: GrantStatus
+    level: AccessLevel | None
+    payment_methods: PaymentMethods | None
+    product_ids: frozenset[int] = field(default_factory=frozenset)
+    grant_id: int = 0
+
+
+class ClientVisibility(enum.IntEnum):
+    """How much of a client a partner-side viewer sees, ordered."""
+
+    NONE = 0
+    NAME_ONLY = 1
+    PRODUCTS = 2
+    WHOLE = 3
+
+
+def acts_for_client(membership: MembershipFacts | None, client_organization_id: int | None) -> bool:
+    if membership is None or client_organization_id is None:
+        return False
+    if membership.role in BILLING_ROLES:
+        return True
+    if membership.role is Role.COLLABORATOR:
+        return membership.all_clients or client_organization_id in membership.client_ids
+    return False
+
+
+def client_visibility(viewer: Viewer, grant: GrantFacts) -> ClientVisibility:
+    """What a partner-side viewer sees of the grant's client."""
+    membership = viewer.memberships.get(grant.partner_organization_id)
+    if membership is None:
+        return ClientVisibility.NONE
+    if grant.status is GrantStatus.PENDING:
+        # The inviting partner sees its own invitation, even before a client is bound.
+        if membership.role in BILLING_ROLES or acts_for_client(
+            membership, grant.client_organization_id
+        ):
+            return ClientVisibility.NAME_ONLY
+        return ClientVisibility.NONE
+    if grant.status is not GrantStatus.ACTIVE or not acts_for_client(
+        membership, grant.client_organization_id
+    ):
+        return ClientVisibility.NONE
+    if grant.level is AccessLevel.FULL:
+        return ClientVisibility.WHOLE
+    return ClientVisibility.PRODUCTS
+
+
+def can_see_grant(viewer: Viewer, grant: GrantFacts) -> bool:
+    """Members of the client see its partnerships; partner members those they act for."""
+    if grant.client_organization_id is not None and viewer.is_member(grant.client_organization_id):
+        return True
+    membership = viewer.memberships.get(grant.partner_organization_id)
+    if membership is None:
+        return False
+    return membership.role in BILLING_ROLES or acts_for_client(
+        membership, grant.client_organization_id
+    )
+
+
+def can_see_product(
+    viewer: Viewer, product_organization_id: int, product_id: int, grants: list[GrantFacts]
+) -> bool:
+    if viewer.is_member(product_organization_id):
+        return True
+    for grant in grants:
+        if grant.client_organization_id != product_organization_id:
+            continue
+        visibility = client_visibility(viewer, grant)
+        if visibility is ClientVisibility.WHOLE:
+            return True
+        if visibility is ClientVisibility.PRODUCTS and product_id in grant.product_ids:
+            return True
+    return False
+
+
+def has_billing_rights(viewer: Viewer, organization_id: int) -> bool:
+    return viewer.role_in(organization_id) in BILLING_ROLES
+
+
+def can_read_invoice(viewer: Viewer, paying_organization_id: int) -> bool:
+    """An invoice belongs to the organization that paid it: its billing members only."""
+    return has_billing_rights(viewer, paying_organization_id)
+
+
+def can_read_client_invoices(viewer: Viewer, grant: GrantFacts) -> bool:
+    """A partner reads, for a client, only the invoices it paid itself (FULL + PARTNER)."""
+    return (
+        grant.status is GrantStatus.ACTIVE
+        and grant.level is AccessLevel.FULL
+        and grant.payment_methods is PaymentMethods.PARTNER
+        and has_billing_rights(viewer, grant.partner_organization_id)
+    )
+
+
+def may_order_for_client(viewer: Viewer, grant: GrantFacts) -> bool:
+    """SPEC: a partner orders or renews for a client only under an active FULL grant."""
+    return client_visibility(viewer, grant) is ClientVisibility.WHOLE and not viewer.read_only

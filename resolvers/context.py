@@ -1,0 +1,48 @@
+"""Process-wide services and the per-request context every use case receives."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import TYPE_CHECKING
+
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+
+from app.settings import Settings
+from db.models import utcnow
+from domain.access import ANONYMOUS, Viewer
+
+if TYPE_CHECKING:
+    from resolvers.loaders import Loaders
+
+
+@dataclass
+class Services:
+    settings: Settings
+    sessionmaker: async_sessionmaker[AsyncSession]
+    # Called after a use case commits outbox messages: relays them to the broker now
+    # rather than on the sweeper's next pass. Must never raise.
+    after_commit: Callable[[], None] = lambda: None
+    clock: Callable[[], datetime] = utcnow
+
+
+@dataclass
+class RequestContext:
+    services: Services
+    viewer: Viewer = ANONYMOUS
+    # The raw Authorization header, for logout (which revokes the token it carries).
+    request_authorization: str | None = None
+    loaders: Loaders = field(init=False)
+
+    def __post_init__(self) -> None:
+        from resolvers.loaders import Loaders
+
+        self.loaders = Loaders(self.services, self.viewer)
+
+    @property
+    def settings(self) -> Settings:
+        return self.services.settings
+
+    def now(self) -> datetime:
+        return self.services.clock()

@@ -1,0 +1,174 @@
+"""Sign-up, login, logout and API tokens."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+import strawberry
+from strawberry import relay
+
+from db import models
+from resolvers import auth
+from resolvers.auth import bearer_token
+from schema.base import ApiTokenAccess, Currency, OrganizationKind, UserError, mutate
+from schema.context import Info
+from schema.ids import decode_id
+from schema.permissions import IsAuthenticated, IsPerson
+from schema.types import User
+
+
+@strawberry.input(description="A new account and its own organization.")
+class SignUpInput:
+    email: str = strawberry.field(description="Login email.")
+    password: str = strawberry.field(description="At least 10 characters.")
+    full_name: str = strawberry.field(description="The person's name.")
+    organization_name: str = strawberry.field(description="The organization it represents.")
+    currency: Currency = strawberry.field(description="The organization's currency.")
+    organization_kind: OrganizationKind = strawberry.field(
+        default=OrganizationKind.COMPANY, description="Company or individual."
+    )
+
+
+@strawberry.type(description="A login: send `token` as `Authorization: Bearer <token>`.")
+class AuthPayload:
+    user_errors: list[UserError] = strawberry.field(description="Why nothing happened.")
+    token: str | None = strawberry.field(default=None, description="The bearer token.")
+    expires_at: datetime | None = strawberry.field(default=None, description="Its expiry.")
+    user: User | None = strawberry.field(default=None, description="The person logged in.")
+
+
+@strawberry.input(description="Credentials.")
+class LoginInput:
+    email: str = strawberry.field(description="Login email.")
+    password: str = strawberry.field(description="Password.")
+
+
+@strawberry.input(description="Nothing to give: the bearer token of the request is revoked.")
+class LogoutInput:
+    everywhere: bool = strawberry.field(default=False, description="Reserved; ignored.")
+
+
+@strawberry.type(description="The result of a logout.")
+class LogoutPayload:
+    user_errors: list[UserError] = strawberry.field(description="Why nothing happened.")
+    ok: bool = strawberry.field(default=False, description="The token was revoked.")
+
+
+@strawberry.type(description="A named credential for a partner integration.")
+class ApiToken(relay.Node):
+    id: relay.NodeID[int]
+    name: str = strawberry.field(description="A label.")
+    prefix: str = strawberry.field(description="The secret's first characters.")
+    access: ApiTokenAccess = strawberry.field(description="Read, or read and write.")
+    created_at: datetime = strawberry.field(description="Created at.")
+    expires_at: datetime | None = strawberry.field(description="Expiry, if any.")
+    revoked_at: datetime | None = strawberry.field(description="Revocation, if revoked.")
+
+    @classmethod
+    def of(cls, row: models.ApiToken) -> ApiToken:
+        return cls(
+            id=row.id,
+            name=row.name,
+            prefix=row.prefix,
+            access=row.access,
+            created_at=row.created_at,
+            expires_at=row.expires_at,
+            revoked_at=row.revoked_at,
+        )
+
+
+@strawberry.input(description="A new API token acting for one organization.")
+class CreateApiTokenInput:
+    organization_id: relay.GlobalID = strawberry.field(description="The organization.")
+    name: str = strawberry.field(description="A label, at most 100 characters.")
+    access: ApiTokenAccess = strawberry.field(description="Read, or read and write.")
+    expires_at: datetime | None = strawberry.field(default=None, description="Optional expiry.")
+
+
+@strawberry.type(description="A new API token; `secret` is shown this once only.")
+class CreateApiTokenPayload:
+    user_errors: list[UserError] = strawberry.field(description="Why nothing happened.")
+    api_token: ApiToken | None = strawberry.field(default=None, description="The token.")
+    secret: str | None = strawberry.field(default=None, description="Shown once.")
+
+
+@strawberry.input(description="The API token to revoke.")
+class RevokeApiTokenInput:
+    id: relay.GlobalID = strawberry.field(description="The token.")
+
+
+@strawberry.type(description="The revoked token.")
+class RevokeApiTokenPayload:
+    user_errors: list[UserError] = strawberry.field(description="Why nothing happened.")
+    api_token: ApiToken | None = strawberry.field(default=None, description="The token.")
+
+
+@strawberry.type
+class AuthMutations:
+    @strawberry.mutation(description="Create an account and its organization; logs in.")
+    async def sign_up(self, info: Info, input: SignUpInput) -> AuthPayload:
+        async def run() -> dict[str, object]:
+            done = await auth.sign_up(
+                info.context,
+                email=input.email,
+                password=input.password,
+                full_name=input.full_name,
+                organization_name=input.organization_name,
+                currency=input.currency,
+                organization_kind=input.organization_kind,
+            )
+            return {"token": done.token, "expires_at": done.expires_at, "user": User.of(done.user)}
+
+        return await mutate(AuthPayload, run)
+
+    @strawberry.mutation(description="Log in. A wrong email and a wrong password answer alike.")
+    async def login(self, info: Info, input: LoginInput) -> AuthPayload:
+        async def run() -> dict[str, object]:
+            done = await auth.login(info.context, email=input.email, password=input.password)
+            return {"token": done.token, "expires_at": done.expires_at, "user": User.of(done.user)}
+
+        return await mutate(AuthPayload, run)
+
+    @strawberry.mutation(
+        description="Revoke the bearer token of this request.", permission_classes=[IsPerson]
+    )
+    async def logout(self, info: Info, input: LogoutInput | None = None) -> LogoutPayload:
+        token = bearer_token(info.context.request_authorization)
+
+        async def run() -> dict[str, object]:
+            return {"ok": await auth.logout(info.context, token)}
+
+        return await mutate(LogoutPayload, run)
+
+    @strawberry.mutation(
+        description="Create an API token (legal representatives).", permission_classes=[IsPerson]
+    )
+    async def create_api_token(
+        self, info: Info, input: CreateApiTokenInput
+    ) -> CreateApiTokenPayload:
+        async def run() -> dict[str, object]:
+            created = await auth.create_api_token(
+                info.context,
+                organization_id=decode_id(input.organization_id, "Organization", "organizationId"),
+                name=input.name,
+                access=input.access,
+                expires_at=input.expires_at,
+            )
+            return {"api_token": ApiToken.of(created.token), "secret": created.secret}
+
+        return await mutate(CreateApiTokenPayload, run)
+
+    @strawberry.mutation(description="Revoke an API token.", permission_classes=[IsPerson])
+    async def revoke_api_token(
+        self, info: Info, input: RevokeApiTokenInput
+    ) -> RevokeApiTokenPayload:
+        async def run() -> dict[str, object]:
+            token = await auth.revoke_api_token(
+                info.context, token_id=decode_id(input.id, "ApiToken", "id")
+            )
+            return {"api_token": ApiToken.of(token)}
+
+        return await mutate(RevokeApiTokenPayload, run)
+
+
+__all__ = ["AuthMutations", "IsAuthenticated"]

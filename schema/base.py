@@ -1,0 +1,87 @@
+"""Shared GraphQL shapes: Money, user errors, enums, connections built from SQL pages."""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable
+from decimal import Decimal
+from typing import Any, TypeVar
+
+import strawberry
+from strawberry import relay
+
+from domain import enums
+from domain.errors import DomainError
+from domain.money import Currency as CurrencyEnum
+from resolvers.pagination import Page, PageRequest, encode_cursor
+from schema.context import Info
+
+N = TypeVar("N")
+
+Currency = strawberry.enum(CurrencyEnum, description="A currency the program sells in.")
+Role = strawberry.enum(enums.Role, description="A member's role in an organization.")
+Side = strawberry.enum(enums.Side, description="A side of a partnership.")
+GrantStatus = strawberry.enum(enums.GrantStatus, description="Where a grant is in its lifecycle.")
+AccessLevel = strawberry.enum(
+    enums.AccessLevel, description="LIMITED: chosen products; FULL: the whole organization."
+)
+PaymentMethods = strawberry.enum(
+    enums.PaymentMethods, description="Whose wallet pays under a FULL grant."
+)
+PartnerStatus = strawberry.enum(enums.PartnerStatus, description="A partner's program status.")
+ProductStatus = strawberry.enum(enums.ProductStatus, description="A product's status.")
+InvoiceStatus = strawberry.enum(enums.InvoiceStatus, description="An invoice's payment status.")
+OrganizationKind = strawberry.enum(
+    enums.OrganizationKind, description="A company or an individual."
+)
+ApiTokenAccess = strawberry.enum(
+    enums.ApiTokenAccess, description="What an API token may do: read, or read and write."
+)
+
+
+@strawberry.type(description="An exact amount of money: a decimal string and its currency.")
+class Money:
+    amount: Decimal = strawberry.field(description="Exact amount, two decimals.")
+    currency: Currency = strawberry.field(description="ISO 4217 currency code.")
+
+
+@strawberry.type(description="Why a mutation did not happen. Nothing was written.")
+class UserError:
+    field: str | None = strawberry.field(description="The input field at fault, if one is.")
+    message: str = strawberry.field(description="A sentence for a person.")
+    code: str = strawberry.field(description="A stable machine-readable code.")
+
+    @classmethod
+    def of(cls, error: DomainError) -> UserError:
+        return cls(field=error.field, message=error.message, code=error.code)
+
+
+def page_request(info: Info, first: int | None, after: str | None) -> PageRequest:
+    return PageRequest.of(first, after, maximum=info.context.settings.max_page_size)
+
+
+def to_connection(page: Page[Any], wrap: Callable[[Any], N]) -> relay.Connection[N]:
+    edges = [
+        relay.Edge(node=wrap(item), cursor=encode_cursor(key))
+        for item, key in zip(page.items, page.keys, strict=True)
+    ]
+    return relay.Connection(
+        edges=edges,
+        page_info=relay.PageInfo(
+            has_next_page=page.has_next,
+            has_previous_page=page.has_previous,
+            start_cursor=edges[0].cursor if edges else None,
+            end_cursor=edges[-1].cursor if edges else None,
+        ),
+    )
+
+
+P = TypeVar("P")
+
+
+async def mutate(payload: Callable[..., P], action: Callable[[], Awaitable[dict[str, Any]]]) -> P:
+    """Run a use case; a rule it breaks becomes `userErrors`, never a half-done write."""
+    try:
+        fields = await action()
+    except DomainError as error:
+        return payload(user_errors=[UserError.of(error)])
+    return payload(user_errors=[], **fields)

@@ -1,0 +1,217 @@
+"""Shared fixtures: databases (SQLite and PostgreSQL), the ASGI app over HTTP, helpers.
+
+PostgreSQL and Redis are real servers. Under CI (CI=true) a missing server fails the run;
+elsewhere the tests that need it are skipped with the reason.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import socket
+import uuid
+from collections.abc import AsyncIterator, Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import httpx
+import pytest
+from sqlalchemy import text
+from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
+
+from app.asgi import create_app
+from app.settings import Settings
+from db.models import Base
+from db.session import make_engine, make_sessionmaker
+
+IN_CI = os.environ.get("CI") == "true"
+PG_ADMIN_URL = os.environ.get(
+    "PARTNERGRAPH_TEST_POSTGRES_URL", "postgresql+asyncpg://postgres@127.0.0.1:5432/test"
+)
+REDIS_URL = os.environ.get("PARTNERGRAPH_TEST_REDIS_URL", "redis://127.0.0.1:6379/0")
+TEST_SECRET = "test-secret-key-0123456789"
+
+
+def _reachable(host: str, port: int) -> bool:
+    try:
+        with socket.create_connection((host, port), timeout=1):
+            return True
+    except OSError:
+        return False
+
+
+def need_service(name: str, host: str, port: int) -> None:
+    if _reachable(host, port):
+        return
+    message = f"{name} is not reachable at {host}:{port}"
+    if IN_CI:
+        pytest.fail(f"{message} (CI=true: services must run, tests never skip)")
+    pytest.skip(f"{message}; start it to run this test")
+
+
+@pytest.fixture
+def require_postgres() -> None:
+    need_service("PostgreSQL", "127.0.0.1", 5432)
+
+
+@pytest.fixture
+def require_redis() -> None:
+    need_service("Redis", "127.0.0.1", 6379)
+
+
+async def _admin(sql: str) -> None:
+    import asyncpg
+
+    conn = await asyncpg.connect(PG_ADMIN_URL.replace("postgresql+asyncpg", "postgresql"))
+    try:
+        await conn.execute(sql)
+    finally:
+        await conn.close()
+
+
+def create_pg_database() -> str:
+    name = f"pgtest_{uuid.uuid4().hex[:12]}"
+    asyncio.run(_admin(f'CREATE DATABASE "{name}"'))
+    return PG_ADMIN_URL.rsplit("/", 1)[0] + f"/{name}"
+
+
+def drop_pg_database(url: str) -> None:
+    name = url.rsplit("/", 1)[1]
+    asyncio.run(_admin(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+
+
+@pytest.fixture(scope="session")
+def postgres_url() -> Iterator[str]:
+    """One PostgreSQL database for the session; tables made once, emptied per test."""
+    need_service("PostgreSQL", "127.0.0.1", 5432)
+    url = create_pg_database()
+
+    async def setup() -> None:
+        engine = make_engine(url)
+        async with engine.begin() as conn:
+            await conn.run_sync(Base.metadata.create_all)
+        await engine.dispose()
+
+    asyncio.run(setup())
+    yield url
+    drop_pg_database(url)
+
+
+@pytest.fixture(params=["sqlite", "postgres"])
+def database_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]:
+    if request.param == "sqlite":
+        url = f"sqlite+aiosqlite:///{tmp_path / 'test.db'}"
+
+        async def setup() -> None:
+            engine = make_engine(url)
+            async with engine.begin() as conn:
+                await conn.run_sync(Base.metadata.create_all)
+            await engine.dispose()
+
+        asyncio.run(setup())
+        yield url
+        return
+    url = request.getfixturevalue("postgres_url")
+
+    async def truncate() -> None:
+        engine = make_engine(url)
+        tables = ", ".join(f'"{t.name}"' for t in Base.metadata.sorted_tables)
+        async with engine.begin() as conn:
+            await conn.execute(text(f"TRUNCATE {tables} RESTART IDENTITY CASCADE"))
+        await engine.dispose()
+
+    asyncio.run(truncate())
+    yield url
+
+
+@pytest.fixture
+def settings(database_url: str, tmp_path: Path) -> Settings:
+    return Settings(
+        database_url=database_url,
+        redis_url=None,
+        secret_key=TEST_SECRET,
+        email_backend="file",
+        email_file_dir=tmp_path / "mail",
+        graphiql=False,
+    )
+
+
+@pytest.fixture
+async def engine(settings: Settings) -> AsyncIterator[AsyncEngine]:
+    engine = make_engine(settings.database_url)
+    yield engine
+    await engine.dispose()
+
+
+@pytest.fixture
+def sessionmaker(engine: AsyncEngine) -> async_sessionmaker[AsyncSession]:
+    return make_sessionmaker(engine)
+
+
+@dataclass
+class GraphQLResult:
+    data: Any
+    errors: list[dict[str, Any]]
+
+    def error_codes(self) -> list[str | None]:
+        return [e.get("extensions", {}).get("code") for e in self.errors]
+
+
+class Api:
+    """Talks to the app over HTTP, as a front end would."""
+
+    def __init__(self, client: httpx.AsyncClient) -> None:
+        self.client = client
+
+    async def gql(
+        self, query: str, variables: dict[str, Any] | None = None, token: str | None = None
+    ) -> GraphQLResult:
+        headers = {"authorization": f"Bearer {token}"} if token else {}
+        response = await self.client.post(
+            "/graphql", json={"query": query, "variables": variables or {}}, headers=headers
+        )
+        assert response.status_code == 200, response.text
+        body = response.json()
+        return GraphQLResult(data=body.get("data"), errors=body.get("errors") or [])
+
+    async def ok(
+        self, query: str, variables: dict[str, Any] | None = None, token: str | None = None
+    ) -> Any:
+        result = await self.gql(query, variables, token)
+        assert not result.errors, result.errors
+        return result.data
+
+
+@pytest.fixture
+async def api(settings: Settings) -> AsyncIterator[Api]:
+    app = create_app(settings, start_workers=False)
+    runtime = app.state.runtime
+    await runtime.start()
+    transport = httpx.ASGITransport(app=app)
+    async with httpx.AsyncClient(transport=transport, base_url="http://test") as client:
+        yield Api(client)
+    await runtime.stop()
+
+
+@pytest.fixture
+async def world(sessionmaker: async_sessionmaker[AsyncSession]) -> Any:
+    from resolvers.demo import seed_demo
+
+    return await seed_demo(sessionmaker)
+
+
+async def login(api: Api, email: str, password: str = "partnergraph-demo") -> str:
+    data = await api.ok(
+        "mutation($i: LoginInput!) { login(input: $i) { token userErrors { code } } }",
+        {"i": {"email": email, "password": password}},
+    )
+    token = data["login"]["token"]
+    assert token, data
+    return str(token)
+
+
+def gid(type_name: str, pk: int) -> str:
+    from schema.ids import encode_id
+
+    return encode_id(type_name, pk)
