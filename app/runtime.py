@@ -1,13 +1,20 @@
 """What a process runs beside its requests: the engine, the broker, the outbox relay and,
-in the embedded default, the in-process worker."""
+in the embedded default (no Redis), the in-process worker."""
 
 from __future__ import annotations
 
+import asyncio
 import logging
+from typing import TYPE_CHECKING
 
 from app.settings import Settings
 from db.session import make_engine, make_sessionmaker
 from resolvers.context import Services
+
+if TYPE_CHECKING:
+    import dramatiq
+
+    from workers.outbox import Sweeper
 
 log = logging.getLogger(__name__)
 
@@ -17,13 +24,51 @@ class Runtime:
         self.settings = settings
         self.engine = make_engine(settings.database_url)
         self.services = Services(settings=settings, sessionmaker=make_sessionmaker(self.engine))
+        # Tests drive the outbox themselves; a served process relays it (and, without
+        # Redis, also consumes it).
         self.start_workers = start_workers
+        self.sweeper: Sweeper | None = None
+        self.worker: dramatiq.Worker | None = None
 
     async def start(self) -> None:
-        pass
+        if not self.start_workers:
+            return
+        from workers.broker import is_inprocess, setup_broker
+        from workers.outbox import Sweeper
+        from workers.runtime import start_inprocess_worker
+
+        broker = setup_broker(self.settings)
+        self.sweeper = Sweeper.from_settings(
+            self.services.sessionmaker, self.settings, broker=broker
+        )
+        self.services.after_commit = self.sweeper.kick
+        self.sweeper.start()
+        if is_inprocess(broker):
+            self.worker = start_inprocess_worker(broker)
 
     async def stop(self) -> None:
+        if self.sweeper is not None:
+            await self.sweeper.stop()
+        if self.worker is not None:
+            from workers.runtime import stop_inprocess_worker
+
+            await asyncio.to_thread(stop_inprocess_worker, self.worker)
         await self.engine.dispose()
 
     async def check_broker(self) -> dict[str, str]:
-        return {}
+        if not self.settings.redis_url:
+            return (
+                {"broker": "ok"}
+                if self.worker is not None or not self.start_workers
+                else {"broker": "error: in-process worker not running"}
+            )
+        import redis.asyncio as redis
+
+        client = redis.Redis.from_url(self.settings.redis_url, socket_timeout=2)
+        try:
+            await client.ping()
+            return {"broker": "ok"}
+        except Exception as exc:  # noqa: BLE001 - a probe reports, it does not raise
+            return {"broker": f"error: {type(exc).__name__}"}
+        finally:
+            await client.aclose()

@@ -213,15 +213,30 @@ async def _notify(
         emit_email(session, to=address, template=template, context=context)
 
 
-async def _mail_context(session: AsyncSession, loaded: LoadedGrant) -> dict[str, Any]:
+async def _mail_context(
+    session: AsyncSession, ctx: RequestContext, loaded: LoadedGrant
+) -> dict[str, Any]:
+    """One context for every grant email; each template reads the keys it declares."""
     g = loaded.grant
+    actor = ""
+    if ctx.viewer.user_id is not None:
+        actor = (
+            await session.scalar(select(User.full_name).where(User.id == ctx.viewer.user_id)) or ""
+        )
+    partner_name = await _name(session, loaded.partner_organization_id)
+    methods = g.payment_methods or g.requested_payment_methods
+    products = await _product_names(session, loaded.product_ids)
     return {
-        "partner_name": await _name(session, loaded.partner_organization_id),
+        "partner_name": partner_name,
         "client_name": await _name(session, g.client_id) or (g.invitee_email or ""),
+        "actor_name": actor or partner_name,
         "level": (g.level or g.requested_level).value,
-        "payment_methods": (g.payment_methods or g.requested_payment_methods or "").__str__(),
-        "products": await _product_names(session, loaded.product_ids),
-        "families": sorted(g.requested_families or []),
+        "payment_methods": [methods.value] if methods else [],
+        # A partner asking for LIMITED access names families: it cannot see products yet.
+        "products": products or sorted(g.requested_families or []),
+        # Where a signed-in invited side reviews its pending invitations; an emailed
+        # invitation to someone without an account carries its token instead.
+        "accept_url": f"{ctx.settings.public_url}/partnerships",
     }
 
 
@@ -365,12 +380,12 @@ async def _invite_client(
     await session.flush()
     loaded = LoadedGrant(grant, partner_org_id, frozenset())
     _audit(session, ctx, "invite", loaded, None, partner_org_id)
-    mail = await _mail_context(session, loaded)
+    mail = await _mail_context(session, ctx, loaded)
     emit_email(
         session,
         to=email,
         template="grant_invitation_to_client",
-        context={**mail, "accept_url": _accept_url(ctx, token), "message": note or ""},
+        context={**mail, "accept_url": _accept_url(ctx, token)},
     )
     return grant
 
@@ -417,12 +432,12 @@ async def _invite_partner(
     await _set_products(session, grant, access.product_ids)
     loaded = LoadedGrant(grant, partner.organization_id, access.product_ids)
     _audit(session, ctx, "invite", loaded, None, client_org_id)
-    mail = await _mail_context(session, loaded)
+    mail = await _mail_context(session, ctx, loaded)
     await _notify(
         session,
         partner.organization_id,
         "grant_invitation_to_partner",
-        {**mail, "message": note or ""},
+        mail,
     )
     return grant
 
@@ -487,7 +502,9 @@ async def accept(
             if grant.initiated_by is Side.PARTNER
             else grant.client_id
         )
-        await _notify(session, inviting, "grant_accepted", await _mail_context(session, loaded))
+        await _notify(
+            session, inviting, "grant_accepted", await _mail_context(session, ctx, loaded)
+        )
         return grant
 
     return await _Run(ctx)(body)
@@ -549,7 +566,7 @@ async def refuse(ctx: RequestContext, *, grant_id: int, token: str | None = None
             if grant.initiated_by is Side.PARTNER
             else grant.client_id
         )
-        await _notify(session, inviting, "grant_refused", await _mail_context(session, loaded))
+        await _notify(session, inviting, "grant_refused", await _mail_context(session, ctx, loaded))
         return grant
 
     return await _Run(ctx)(body)
@@ -567,7 +584,7 @@ async def resend_invitation(ctx: RequestContext, *, grant_id: int) -> Grant:
         grant.invitations_sent += 1
         await session.flush()
         _audit(session, ctx, "resend", loaded, before, _inviting_org(loaded))
-        mail = await _mail_context(session, loaded)
+        mail = await _mail_context(session, ctx, loaded)
         if grant.initiated_by is Side.PARTNER:
             to = grant.invitee_email
             if to is None:  # bound at invite to a known client: write to its representatives
@@ -575,7 +592,7 @@ async def resend_invitation(ctx: RequestContext, *, grant_id: int) -> Grant:
                     session,
                     grant.client_id,
                     "grant_invitation_to_client",
-                    {**mail, "accept_url": _accept_url(ctx, token), "message": grant.message or ""},
+                    {**mail, "accept_url": _accept_url(ctx, token)},
                 )
             else:
                 emit_email(
@@ -585,7 +602,6 @@ async def resend_invitation(ctx: RequestContext, *, grant_id: int) -> Grant:
                     context={
                         **mail,
                         "accept_url": _accept_url(ctx, token),
-                        "message": grant.message or "",
                     },
                 )
         else:
@@ -593,7 +609,7 @@ async def resend_invitation(ctx: RequestContext, *, grant_id: int) -> Grant:
                 session,
                 loaded.partner_organization_id,
                 "grant_invitation_to_partner",
-                {**mail, "message": grant.message or ""},
+                mail,
             )
         return grant
 
@@ -625,7 +641,7 @@ async def cancel_invitation(ctx: RequestContext, *, grant_id: int) -> Grant:
         grant.invitation_token_hash = None
         await session.flush()
         _audit(session, ctx, "cancel", loaded, before, _inviting_org(loaded))
-        mail = await _mail_context(session, loaded)
+        mail = await _mail_context(session, ctx, loaded)
         if grant.client_id is None and grant.invitee_email:
             emit_email(session, to=grant.invitee_email, template="grant_cancelled", context=mail)
         else:
@@ -649,15 +665,13 @@ async def edit_access(ctx: RequestContext, *, grant_id: int, access: Access) -> 
             proposed_by=Side.CLIENT,
             client_product_ids=await _client_product_ids(session, grant.client_id),
         )
-        removed = loaded.product_ids - access.product_ids
         grant.level = access.level
         grant.payment_methods = access.payment_methods
         await _set_products(session, grant, access.product_ids)
         loaded.product_ids = access.product_ids
         await session.flush()
         _audit(session, ctx, "edit_access", loaded, before, grant.client_id)
-        mail = await _mail_context(session, loaded)
-        mail["removed_products"] = await _product_names(session, removed)
+        mail = await _mail_context(session, ctx, loaded)
         await _notify(session, loaded.partner_organization_id, "grant_access_changed", mail)
         return grant
 
@@ -687,7 +701,7 @@ async def change_payment_methods(
             session,
             loaded.partner_organization_id,
             "grant_payment_methods_changed",
-            await _mail_context(session, loaded),
+            await _mail_context(session, ctx, loaded),
         )
         return grant
 
@@ -711,8 +725,7 @@ async def stop_collaboration(ctx: RequestContext, *, grant_id: int, password: st
         acting = loaded.partner_organization_id if side is Side.PARTNER else grant.client_id
         _audit(session, ctx, "stop", loaded, before, acting)
         other = grant.client_id if side is Side.PARTNER else loaded.partner_organization_id
-        mail = await _mail_context(session, loaded)
-        mail["stopped_by"] = await _name(session, acting)
+        mail = await _mail_context(session, ctx, loaded)
         await _notify(session, other, "grant_stopped", mail)
         return grant
 

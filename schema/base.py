@@ -15,27 +15,35 @@ from domain.money import Currency as CurrencyEnum
 from resolvers.pagination import Page, PageRequest, encode_cursor
 from schema.context import Info
 
-N = TypeVar("N")
+N = TypeVar("N", bound=relay.Node)
 
-Currency = strawberry.enum(CurrencyEnum, description="A currency the program sells in.")
-Role = strawberry.enum(enums.Role, description="A member's role in an organization.")
-Side = strawberry.enum(enums.Side, description="A side of a partnership.")
-GrantStatus = strawberry.enum(enums.GrantStatus, description="Where a grant is in its lifecycle.")
-AccessLevel = strawberry.enum(
-    enums.AccessLevel, description="LIMITED: chosen products; FULL: the whole organization."
-)
-PaymentMethods = strawberry.enum(
-    enums.PaymentMethods, description="Whose wallet pays under a FULL grant."
-)
-PartnerStatus = strawberry.enum(enums.PartnerStatus, description="A partner's program status.")
-ProductStatus = strawberry.enum(enums.ProductStatus, description="A product's status.")
-InvoiceStatus = strawberry.enum(enums.InvoiceStatus, description="An invoice's payment status.")
-OrganizationKind = strawberry.enum(
-    enums.OrganizationKind, description="A company or an individual."
-)
-ApiTokenAccess = strawberry.enum(
-    enums.ApiTokenAccess, description="What an API token may do: read, or read and write."
-)
+Currency = CurrencyEnum
+Role = enums.Role
+Side = enums.Side
+GrantStatus = enums.GrantStatus
+AccessLevel = enums.AccessLevel
+PaymentMethods = enums.PaymentMethods
+PartnerStatus = enums.PartnerStatus
+ProductStatus = enums.ProductStatus
+InvoiceStatus = enums.InvoiceStatus
+OrganizationKind = enums.OrganizationKind
+ApiTokenAccess = enums.ApiTokenAccess
+
+# Registered once with Strawberry (it marks the class); the names stay real types for mypy.
+for _enum, _description in [
+    (Currency, "A currency the program sells in."),
+    (Role, "A member's role in an organization."),
+    (Side, "A side of a partnership."),
+    (GrantStatus, "Where a grant is in its lifecycle."),
+    (AccessLevel, "LIMITED: chosen products; FULL: the whole organization."),
+    (PaymentMethods, "Whose wallet pays under a FULL grant."),
+    (PartnerStatus, "A partner's program status."),
+    (ProductStatus, "A product's status."),
+    (InvoiceStatus, "An invoice's payment status."),
+    (OrganizationKind, "A company or an individual."),
+    (ApiTokenAccess, "What an API token may do: read, or read and write."),
+]:
+    strawberry.enum(_enum, description=_description)
 
 
 @strawberry.type(description="An exact amount of money: a decimal string and its currency.")

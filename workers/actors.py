@@ -1,0 +1,14 @@
+"""The worker entry point: ``dramatiq workers.actors --processes 1 --threads 4``.
+
+Importing this module sets the broker up from the environment (``PARTNERGRAPH_*``:
+``REDIS_URL``, ``DATABASE_URL``, email settings) and then declares every actor of
+``workers.broker.ACTOR_MODULES``; the Dramatiq CLI then uses the global broker.
+"""
+
+from __future__ import annotations
+
+from workers.broker import setup_broker
+
+broker = setup_broker()  # also imports every module of workers.broker.ACTOR_MODULES
+
+__all__ = ["broker"]

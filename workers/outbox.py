@@ -1,0 +1,409 @@
+"""The transactional outbox: from a committed row to exactly one effect.
+
+Life of a job
+    1. A use case writes an ``OutboxMessage`` in its own transaction
+       (``resolvers.events.emit``/``emit_email``). Rolled back: no job.
+    2. After the commit, the API calls :func:`kick`; the :class:`Sweeper` wakes and
+       :func:`relay_pending` sends each pending row to its actor (the Dramatiq message
+       carries only the outbox id) and sets ``dispatched_at``. The sweeper also runs every
+       ``outbox_sweep_seconds`` and re-sends rows lost on the way (Redis down, a crash).
+    3. The actor calls :func:`process_once`, which runs the handler and sets
+       ``processed_at`` in one transaction. Dramatiq delivers at least once; a second
+       delivery of a processed row does nothing.
+
+Writing an actor (cashback credit, bid fan-out, ...)::
+
+    from workers.outbox import outbox_actor
+
+    @outbox_actor("credit_cashback")
+    async def credit_cashback(session: AsyncSession, message: OutboxMessage) -> None:
+        order_id = int(message.payload["order_id"])
+        ...  # write with `session`; do not commit, do not open another transaction
+
+then add the module to ``workers.broker.ACTOR_MODULES``, and emit rows with
+``emit(session, "credit_cashback", {"order_id": 42}, dedupe_key="cashback:42")``.
+
+What a handler can rely on, and must respect
+    - It runs inside the transaction that marks the row processed: its database writes and
+      ``processed_at`` commit together, or not at all. So a database-only effect happens
+      exactly once.
+    - An external effect (an email, an HTTP call) happens *at least* once: if the process
+      dies between the effect and the commit, the job runs again. Make it idempotent or
+      de-duplicable (emails carry a Message-ID derived from the outbox id).
+    - Two deliveries of the same row never run concurrently: on PostgreSQL the row is
+      locked (``SELECT ... FOR UPDATE``) for the whole transaction; on SQLite the
+      transaction starts with a write, which takes the database write lock.
+    - Raise to fail: the transaction rolls back, ``attempts``/``last_error`` are recorded
+      in a separate transaction, and Dramatiq retries with back-off (1 s .. 5 min,
+      10 times). Raise :class:`PermanentJobError` for errors a retry cannot fix (bad
+      payload): no retry, and the sweeper leaves the row alone.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+from collections.abc import Awaitable, Callable, Sequence
+from datetime import timedelta
+from typing import Any
+
+import dramatiq
+from sqlalchemy import and_, false, or_, select, update
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+
+from app.settings import Settings
+from db.models import OutboxMessage, utcnow
+from workers import broker as broker_module
+from workers.runtime import worker_sessionmaker
+
+logger = logging.getLogger(__name__)
+
+Handler = Callable[[AsyncSession, OutboxMessage], Awaitable[None]]
+
+#: After this many failed attempts the sweeper stops re-sending a row (see ``last_error``).
+MAX_ATTEMPTS = 25
+#: A row that failed is in Dramatiq's retry back-off: re-send it only if nothing happened
+#: for longer than the longest back-off (the broker lost it, or its retries ran out).
+RETRY_GRACE_SECONDS = broker_module.MAX_BACKOFF_MS / 1000
+_LAST_ERROR_MAX = 2000
+
+
+class PermanentJobError(Exception):
+    """A handler error that no retry can fix: the row is given up on (``last_error``)."""
+
+
+def _is_sqlite(session: AsyncSession) -> bool:
+    return session.get_bind().dialect.name == "sqlite"
+
+
+async def _lock_message(session: AsyncSession, outbox_id: int) -> OutboxMessage | None:
+    if _is_sqlite(session):
+        # pysqlite opens the transaction lazily with a DEFERRED BEGIN: a first SELECT would
+        # let two workers read the row as unprocessed and both run the handler. A first
+        # write takes the database write lock (waiting up to busy_timeout) instead.
+        await session.execute(
+            update(OutboxMessage)
+            .where(OutboxMessage.id == outbox_id)
+            .values(attempts=OutboxMessage.attempts)
+            .execution_options(synchronize_session=False)
+        )
+    result = await session.execute(
+        select(OutboxMessage).where(OutboxMessage.id == outbox_id).with_for_update()
+    )
+    return result.scalar_one_or_none()
+
+
+async def process_once(
+    outbox_id: int,
+    handler: Handler,
+    *,
+    sessionmaker: async_sessionmaker[AsyncSession] | None = None,
+) -> bool:
+    """Run ``handler`` for outbox row ``outbox_id`` unless it was processed already.
+
+    In one transaction: lock and load the row; if ``processed_at`` is set, return
+    ``False`` (a duplicate delivery); else ``await handler(session, message)``, set
+    ``processed_at`` (and count the attempt) and commit; return ``True``.
+
+    If the handler (or the commit) raises, the transaction rolls back, a second short
+    transaction increments ``attempts`` and stores ``last_error``, and the exception is
+    re-raised so that Dramatiq retries the message. A missing row (deleted) is logged and
+    skipped.
+
+    ``sessionmaker`` defaults to the worker's (``runtime.worker_sessionmaker()``: one
+    engine per event loop). The handler must use the ``session`` it is given and must not
+    commit it.
+    """
+    sm = sessionmaker if sessionmaker is not None else await worker_sessionmaker()
+    try:
+        async with sm() as session, session.begin():
+            message = await _lock_message(session, outbox_id)
+            if message is None:
+                logger.warning("outbox message %s not found; nothing to do", outbox_id)
+                return False
+            if message.processed_at is not None:
+                logger.info("outbox message %s already processed; skipped", outbox_id)
+                return False
+            await handler(session, message)
+            message.processed_at = utcnow()
+            message.attempts += 1
+            message.last_error = None
+    except Exception as exc:
+        await _record_failure(sm, outbox_id, exc)
+        raise
+    return True
+
+
+async def _record_failure(
+    sessionmaker: async_sessionmaker[AsyncSession], outbox_id: int, exc: Exception
+) -> None:
+    permanent = isinstance(exc, PermanentJobError)
+    error = f"{'permanent: ' if permanent else ''}{type(exc).__name__}: {exc}"[:_LAST_ERROR_MAX]
+    attempts: Any = OutboxMessage.attempts + 1
+    if permanent:
+        attempts = MAX_ATTEMPTS
+    try:
+        async with sessionmaker() as session, session.begin():
+            await session.execute(
+                update(OutboxMessage)
+                .where(OutboxMessage.id == outbox_id, OutboxMessage.processed_at.is_(None))
+                # dispatched_at = now: the broker holds the message for a retry; the
+                # sweeper waits out the retry back-off before re-sending it.
+                .values(attempts=attempts, last_error=error, dispatched_at=utcnow())
+                .execution_options(synchronize_session=False)
+            )
+    except Exception:
+        logger.exception("could not record the failure of outbox message %s", outbox_id)
+    log = logger.error if permanent else logger.warning
+    log("outbox message %s failed: %s", outbox_id, error)
+
+
+def outbox_actor(
+    actor_name: str, *, queue_name: str = broker_module.DEFAULT_QUEUE, **options: Any
+) -> Callable[[Handler], Handler]:
+    """Declare the actor ``actor_name`` whose message is an outbox id, run by ``handler``.
+
+    The actor is ``async def actor(outbox_id: int) -> None: await process_once(outbox_id,
+    handler)``. ``options`` are Dramatiq actor options (e.g. ``time_limit`` in ms).
+    Returns the handler unchanged (call it directly in unit tests).
+    """
+
+    def decorator(handler: Handler) -> Handler:
+        async def run(outbox_id: int) -> None:
+            await process_once(int(outbox_id), handler)
+
+        run.__name__ = run.__qualname__ = actor_name
+        run.__module__ = handler.__module__
+        options.setdefault("throws", (PermanentJobError,))
+        broker_module.register_actor(actor_name, run, queue_name=queue_name, **options)
+        return handler
+
+    return decorator
+
+
+def _send_batch(
+    broker: dramatiq.Broker, rows: Sequence[tuple[int, str]]
+) -> tuple[list[int], Exception | None]:
+    """Send rows in order; stop at the first broker failure. Runs in a thread (blocking IO)."""
+    sent: list[int] = []
+    for outbox_id, actor_name in rows:
+        try:
+            actor = broker.get_actor(actor_name)
+        except dramatiq.ActorNotFound:
+            logger.error("outbox message %s: no actor %r in this process", outbox_id, actor_name)
+            continue
+        try:
+            actor.send(outbox_id)
+        except Exception as exc:
+            return sent, exc
+        sent.append(outbox_id)
+    return sent, None
+
+
+async def relay_pending(
+    sessionmaker: async_sessionmaker[AsyncSession],
+    *,
+    stale_after_seconds: float,
+    limit: int = 500,
+    broker: dramatiq.Broker | None = None,
+    retry_grace_seconds: float = RETRY_GRACE_SECONDS,
+    max_attempts: int = MAX_ATTEMPTS,
+) -> int:
+    """Send the pending outbox rows to their actors; return how many were sent.
+
+    Pending: not processed, fewer than ``max_attempts`` failures, and either never
+    dispatched, or dispatched more than ``stale_after_seconds`` ago without any attempt
+    (lost in a Redis outage or a worker crash), or failed and silent for longer than
+    ``stale_after_seconds + retry_grace_seconds`` (retries exhausted or lost). Oldest
+    first, at most ``limit``. Sent rows get ``dispatched_at = now`` in the same
+    transaction.
+
+    On PostgreSQL the rows are selected ``FOR UPDATE SKIP LOCKED``: concurrent relays
+    (several API processes) never send the same row, and rows an actor is processing are
+    skipped. If the broker fails (Redis down), the rows sent so far are marked, the rest
+    stay pending for the next sweep, and the error is logged, not raised. A duplicate send
+    (a crash before the commit) is harmless: ``process_once`` is idempotent.
+    """
+    broker = broker if broker is not None else broker_module.get_installed_broker()
+    now = utcnow()
+    stale_cutoff = now - timedelta(seconds=stale_after_seconds)
+    failed_cutoff = stale_cutoff - timedelta(seconds=retry_grace_seconds)
+    async with sessionmaker() as session, session.begin():
+        sqlite = _is_sqlite(session)
+        if sqlite:
+            # Take the write lock first (see _lock_message): the UPDATE below must not
+            # find its snapshot outdated by a worker that committed meanwhile.
+            await session.execute(
+                update(OutboxMessage)
+                .where(false())
+                .values(attempts=OutboxMessage.attempts)
+                .execution_options(synchronize_session=False)
+            )
+        query = (
+            select(OutboxMessage.id, OutboxMessage.actor_name)
+            .where(
+                OutboxMessage.processed_at.is_(None),
+                OutboxMessage.attempts < max_attempts,
+                or_(
+                    OutboxMessage.dispatched_at.is_(None),
+                    and_(OutboxMessage.attempts == 0, OutboxMessage.dispatched_at < stale_cutoff),
+                    OutboxMessage.dispatched_at < failed_cutoff,
+                ),
+            )
+            .order_by(OutboxMessage.id)
+            .limit(limit)
+        )
+        if not sqlite:
+            query = query.with_for_update(skip_locked=True)
+        rows = [(row.id, row.actor_name) for row in (await session.execute(query)).all()]
+        if not rows:
+            return 0
+        sent, error = await asyncio.to_thread(_send_batch, broker, rows)
+        if sent:
+            await session.execute(
+                update(OutboxMessage)
+                .where(OutboxMessage.id.in_(sent))
+                .values(dispatched_at=utcnow())
+                .execution_options(synchronize_session=False)
+            )
+    if error is not None:
+        logger.warning(
+            "outbox relay: broker send failed after %d of %d messages (%s: %s); "
+            "the rest stay pending",
+            len(sent),
+            len(rows),
+            type(error).__name__,
+            error,
+        )
+    elif sent:
+        logger.debug("outbox relay: sent %d messages", len(sent))
+    return len(sent)
+
+
+_current_sweeper: Sweeper | None = None
+
+
+def kick() -> None:
+    """Ask the running sweeper to relay now (call after a commit that emitted rows).
+
+    Never raises, and does nothing without a started sweeper. Safe from any thread.
+    """
+    sweeper = _current_sweeper
+    if sweeper is not None:
+        sweeper.kick()
+
+
+class Sweeper:
+    """Relays the outbox in the background of the API process.
+
+    ``start()`` (inside the running event loop) creates an asyncio task that calls
+    :func:`relay_pending` at once, every ``interval_seconds``, and whenever :meth:`kick`
+    is called; ``await stop()`` ends it. A started sweeper is also the one the module
+    level :func:`kick` wakes. Relay errors (database or broker down) are logged and
+    retried on the next pass.
+    """
+
+    def __init__(
+        self,
+        sessionmaker: async_sessionmaker[AsyncSession],
+        *,
+        interval_seconds: float,
+        stale_after_seconds: float,
+        broker: dramatiq.Broker | None = None,
+        limit: int = 500,
+    ) -> None:
+        self._sessionmaker = sessionmaker
+        self.interval_seconds = interval_seconds
+        self.stale_after_seconds = stale_after_seconds
+        self._broker = broker
+        self.limit = limit
+        self._task: asyncio.Task[None] | None = None
+        self._loop: asyncio.AbstractEventLoop | None = None
+        self._wake: asyncio.Event | None = None
+        self._stopping = False
+        self.passes = 0
+
+    @classmethod
+    def from_settings(
+        cls,
+        sessionmaker: async_sessionmaker[AsyncSession],
+        settings: Settings,
+        *,
+        broker: dramatiq.Broker | None = None,
+    ) -> Sweeper:
+        return cls(
+            sessionmaker,
+            interval_seconds=settings.outbox_sweep_seconds,
+            stale_after_seconds=settings.outbox_stale_seconds,
+            broker=broker,
+        )
+
+    @property
+    def running(self) -> bool:
+        return self._task is not None and not self._task.done()
+
+    def start(self) -> None:
+        global _current_sweeper
+        if self.running:
+            return
+        self._loop = asyncio.get_running_loop()
+        self._wake = asyncio.Event()
+        self._stopping = False
+        self._task = self._loop.create_task(self._run(), name="outbox-sweeper")
+        _current_sweeper = self
+
+    async def stop(self, timeout_seconds: float = 10.0) -> None:
+        global _current_sweeper
+        if _current_sweeper is self:
+            _current_sweeper = None
+        task, self._task = self._task, None
+        if task is None:
+            return
+        self._stopping = True
+        if self._wake is not None:
+            self._wake.set()
+        try:
+            await asyncio.wait_for(asyncio.shield(task), timeout_seconds)
+        except TimeoutError:
+            task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await task
+
+    def kick(self) -> None:
+        """Wake the sweeper now. Never raises."""
+        try:
+            loop, wake = self._loop, self._wake
+            if loop is None or wake is None or loop.is_closed():
+                return
+            loop.call_soon_threadsafe(wake.set)
+        except Exception:
+            logger.debug("outbox kick ignored", exc_info=True)
+
+    async def relay_all(self) -> int:
+        """Relay until no full batch is left; return the number of messages sent."""
+        total = 0
+        while True:
+            sent = await relay_pending(
+                self._sessionmaker,
+                stale_after_seconds=self.stale_after_seconds,
+                limit=self.limit,
+                broker=self._broker,
+            )
+            total += sent
+            if sent < self.limit or self._stopping:
+                return total
+
+    async def _run(self) -> None:
+        assert self._wake is not None
+        while not self._stopping:
+            self._wake.clear()
+            try:
+                await self.relay_all()
+            except Exception:
+                logger.exception("outbox sweep failed; retrying in %ss", self.interval_seconds)
+            self.passes += 1
+            if self._stopping:
+                return
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(self._wake.wait(), self.interval_seconds)
