@@ -1,0 +1,102 @@
+# partnergraph developer commands (GNU make). Needs only python3 (>= 3.11) with venv.
+#
+#   make run      install into .venv, migrate, load demo data, serve on http://127.0.0.1:8000
+#   make test     pytest, then ruff check, ruff format --check and mypy (non-zero on any failure)
+#   make lint     ruff check, ruff format --check, mypy
+#   make bench    every bench/*.py script (files starting with "_" are helpers, not run)
+#   make schema   write the GraphQL SDL to schema.graphql
+#   make clean    caches and build output; `make distclean` also removes .venv and the local DB
+#
+# Variables: PYTHON (interpreter used to create the venv), VENV, HOST, PORT.
+
+PYTHON ?= python3
+VENV ?= .venv
+HOST ?= 127.0.0.1
+PORT ?= 8000
+
+BIN := $(VENV)/bin
+VPY := $(BIN)/python
+# Stamps live inside the venv: deleting .venv also forgets them.
+RUN_STAMP := $(VENV)/.installed-run
+DEV_STAMP := $(VENV)/.installed-dev
+
+.DEFAULT_GOAL := help
+.DELETE_ON_ERROR:
+.PHONY: help run test lint bench schema clean distclean install install-dev
+
+help:
+	@sed -n '1,11s/^# \{0,1\}//p' $(firstword $(MAKEFILE_LIST))
+
+# --- environment -------------------------------------------------------------------------
+
+# A half-made venv (e.g. python3-venv missing, so no pip) must not count as done.
+$(VPY):
+	@$(PYTHON) -c 'import sys; sys.exit(sys.version_info < (3, 11))' || { \
+		echo "partnergraph needs Python >= 3.11; '$(PYTHON)' is $$($(PYTHON) -V 2>&1)." >&2; \
+		echo "Run e.g. 'make PYTHON=python3.11 ...'." >&2; exit 1; }
+	$(PYTHON) -m venv $(VENV) || { rm -rf $(VENV); exit 1; }
+
+# Reinstall only when pyproject.toml is newer than the stamp.
+$(RUN_STAMP): pyproject.toml | $(VPY)
+	$(VPY) -m pip install -e .
+	@touch $@
+
+# The dev extras include the runtime dependencies, so `make run` needs nothing more after it.
+$(DEV_STAMP): pyproject.toml | $(VPY)
+	$(VPY) -m pip install -e '.[dev]'
+	@touch $@ $(RUN_STAMP)
+
+install: $(RUN_STAMP)
+install-dev: $(DEV_STAMP)
+
+# --- commands ----------------------------------------------------------------------------
+
+# Embedded default: SQLite file ./partnergraph.db, in-process broker and worker
+# (unless PARTNERGRAPH_DATABASE_URL / PARTNERGRAPH_REDIS_URL say otherwise).
+run: $(RUN_STAMP)
+	$(BIN)/partnergraph migrate
+	$(BIN)/partnergraph demo
+	$(BIN)/partnergraph serve --host $(HOST) --port $(PORT)
+
+# Every step runs even if an earlier one fails, so one CI run shows all problems; the
+# target fails if any step did (pytest's exit code 5, "no tests collected", included).
+test: $(DEV_STAMP)
+	@failed=""; \
+	echo "== pytest"; $(BIN)/pytest || failed="$$failed pytest(rc=$$?)"; \
+	echo "== ruff check"; $(BIN)/ruff check . || failed="$$failed ruff-check"; \
+	echo "== ruff format --check"; $(BIN)/ruff format --check . || failed="$$failed ruff-format"; \
+	echo "== mypy"; $(BIN)/mypy || failed="$$failed mypy"; \
+	if [ -n "$$failed" ]; then echo "FAILED:$$failed" >&2; exit 1; fi; \
+	echo "all checks passed"
+
+lint: $(DEV_STAMP)
+	@failed=""; \
+	echo "== ruff check"; $(BIN)/ruff check . || failed="$$failed ruff-check"; \
+	echo "== ruff format --check"; $(BIN)/ruff format --check . || failed="$$failed ruff-format"; \
+	echo "== mypy"; $(BIN)/mypy || failed="$$failed mypy"; \
+	if [ -n "$$failed" ]; then echo "FAILED:$$failed" >&2; exit 1; fi
+
+bench: $(DEV_STAMP)
+	@ran=0; failed=""; \
+	for script in bench/*.py; do \
+		[ -f "$$script" ] || continue; \
+		case "$$(basename "$$script")" in _*) continue ;; esac; \
+		echo "== $$script"; ran=$$((ran + 1)); \
+		$(VPY) "$$script" || failed="$$failed $$script"; \
+	done; \
+	if [ "$$ran" -eq 0 ]; then echo "no bench/*.py scripts found"; fi; \
+	if [ -n "$$failed" ]; then echo "FAILED:$$failed" >&2; exit 1; fi
+
+# Written to a temporary file first: a failing export never leaves a truncated schema.
+schema: $(RUN_STAMP)
+	$(BIN)/partnergraph export-schema > schema.graphql.tmp || { rm -f schema.graphql.tmp; exit 1; }
+	@mv schema.graphql.tmp schema.graphql
+	@echo "wrote schema.graphql"
+
+clean:
+	rm -rf build dist .pytest_cache .mypy_cache .ruff_cache .hypothesis .bench *.egg-info \
+		schema.graphql.tmp
+	find . -path ./$(VENV) -prune -o -type d -name __pycache__ -prune -exec rm -rf {} +
+
+distclean: clean
+	rm -rf $(VENV) partnergraph.db partnergraph.db-wal partnergraph.db-shm outbox-mail
