@@ -15,6 +15,7 @@ from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 from strawberry.asgi import GraphQL
 
+from app.exports import export_route
 from app.runtime import Runtime
 from app.settings import Settings, get_settings
 from resolvers.auth import authenticate, bearer_token
@@ -61,7 +62,7 @@ def create_app(settings: Settings | None = None, *, start_workers: bool = True) 
             async with runtime.services.sessionmaker() as session:
                 await session.execute(text("SELECT 1"))
             checks["database"] = "ok"
-        except Exception as exc:  # noqa: BLE001 - a probe reports, it does not raise
+        except Exception as exc:
             checks["database"] = f"error: {type(exc).__name__}"
         checks.update(await runtime.check_broker())
         ok = all(v == "ok" for v in checks.values())
@@ -75,6 +76,7 @@ def create_app(settings: Settings | None = None, *, start_workers: bool = True) 
             Route("/graphql", graphql, methods=["GET", "POST"]),
             Route("/healthz", healthz),
             Route("/readyz", readyz),
+            export_route,
         ],
         middleware=[
             Middleware(

@@ -9,7 +9,7 @@ from pathlib import Path
 from pydantic import Field, SecretStr, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
-DEV_SECRET = "dev-only-secret-change-me"  # noqa: S105 - refused in production below
+DEV_SECRET = "dev-only-secret-change-me"
 
 
 class EmailBackend(enum.StrEnum):

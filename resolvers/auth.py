@@ -307,6 +307,21 @@ async def create_api_token(
     return CreatedApiToken(token=token, secret=secret)
 
 
+async def visible_api_tokens(ctx: RequestContext, token_ids: list[int]) -> dict[int, ApiToken]:
+    """The API tokens among `token_ids` the viewer manages (legal representatives of the
+    token's organization), by id; the others are left out, as if they did not exist."""
+    if not token_ids:
+        return {}
+    async with ctx.services.sessionmaker() as session:
+        rows = await session.scalars(select(ApiToken).where(ApiToken.id.in_(token_ids)))
+        return {
+            row.id: row
+            for row in rows
+            if ctx.viewer.api_token_id is None
+            and ctx.viewer.role_in(row.organization_id) is Role.LEGAL_REPRESENTATIVE
+        }
+
+
 async def revoke_api_token(ctx: RequestContext, *, token_id: int) -> ApiToken:
     user_id = require_user(ctx)
     async with transaction(ctx.services.sessionmaker) as session:

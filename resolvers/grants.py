@@ -12,7 +12,16 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm.exc import StaleDataError
 
-from db.models import Grant, GrantProduct, Membership, Organization, Partner, Product, User
+from db.models import (
+    ApiToken,
+    Grant,
+    GrantProduct,
+    Membership,
+    Organization,
+    Partner,
+    Product,
+    User,
+)
 from db.session import transaction
 from domain.access import GrantFacts, can_see_grant
 from domain.enums import AccessLevel, GrantStatus, PartnerStatus, Role, Side
@@ -31,8 +40,9 @@ from domain.grants import (
 from domain.pricing import default_catalog
 from resolvers.auth import check_password, require_writer
 from resolvers.context import RequestContext
-from resolvers.errors import UseCaseError, not_found
+from resolvers.errors import UNAUTHENTICATED, UseCaseError, not_found
 from resolvers.events import emit_email, record_audit
+from resolvers.program import absorb_external_memberships
 from resolvers.tokens import digest, new_secret
 from resolvers.validation import MAX_TEXT, clean_email, clean_text
 
@@ -85,11 +95,13 @@ async def _product_ids(session: AsyncSession, grant_id: int) -> frozenset[int]:
     return frozenset(rows)
 
 
-async def _client_product_ids(session: AsyncSession, organization_id: int) -> frozenset[int]:
-    rows = await session.scalars(
-        select(Product.id).where(Product.organization_id == organization_id)
-    )
-    return frozenset(rows)
+async def _client_product_ids(
+    session: AsyncSession, organization_id: int, *, families: list[str] | None = None
+) -> frozenset[int]:
+    stmt = select(Product.id).where(Product.organization_id == organization_id)
+    if families is not None:
+        stmt = stmt.where(Product.family.in_(families))
+    return frozenset(await session.scalars(stmt))
 
 
 async def _product_names(session: AsyncSession, ids: frozenset[int]) -> list[str]:
@@ -151,13 +163,17 @@ def _visible(
     """The grant, or NOT_FOUND: an invisible grant and a missing one answer the same."""
     if loaded is None:
         raise not_found("grantId")
-    grant = loaded.grant
-    invitee = grant.client_id is None and (
-        token_ok or (ctx.viewer.email is not None and ctx.viewer.email == grant.invitee_email)
-    )
-    if not invitee and not can_see_grant(ctx.viewer, loaded.facts):
+    if not _is_invitee(ctx, loaded.grant, token_ok) and not can_see_grant(ctx.viewer, loaded.facts):
         raise not_found("grantId")
     return loaded
+
+
+def _is_invitee(ctx: RequestContext, grant: Grant, token_ok: bool) -> bool:
+    """The person a partner invited by email, before any organization is bound: it holds
+    the emailed token or signed in with that email."""
+    return grant.client_id is None and (
+        token_ok or (ctx.viewer.email is not None and ctx.viewer.email == grant.invitee_email)
+    )
 
 
 def _actor(
@@ -166,11 +182,19 @@ def _actor(
     """The side the viewer acts for: the one allowed to act if it belongs to it."""
     orgs = {Side.PARTNER: loaded.partner_organization_id, Side.CLIENT: loaded.grant.client_id}
     allowed = sides_allowed(action, loaded.grant.initiated_by)
+    roles = {
+        side: role
+        for side, org in orgs.items()
+        if org is not None and (role := ctx.viewer.role_in(org)) is not None
+    }
+    # A user may belong to both sides (a partner's user is often an EXTERNAL member of
+    # its client): it acts where it is a legal representative, if that side may act.
+    for side in sorted(allowed):
+        if roles.get(side) is Role.LEGAL_REPRESENTATIVE:
+            return side, Role.LEGAL_REPRESENTATIVE
     for side in (*sorted(allowed), *sorted(set(Side) - allowed)):
-        org = orgs[side]
-        role = ctx.viewer.role_in(org) if org is not None else None
-        if role is not None:
-            return side, role
+        if side in roles:
+            return side, roles[side]
     # Only an invitee without an organization yet is left: it is the client side.
     return Side.CLIENT, None
 
@@ -223,6 +247,8 @@ async def _mail_context(
         actor = (
             await session.scalar(select(User.full_name).where(User.id == ctx.viewer.user_id)) or ""
         )
+    elif ctx.viewer.memberships:  # an API token acts for its one organization: name it
+        actor = await _name(session, next(iter(ctx.viewer.memberships)))
     partner_name = await _name(session, loaded.partner_organization_id)
     methods = g.payment_methods or g.requested_payment_methods
     products = await _product_names(session, loaded.product_ids)
@@ -256,6 +282,19 @@ async def _live_grant_exists(session: AsyncSession, partner_id: int, client_id: 
     return found is not None
 
 
+async def _responsible_user_id(session: AsyncSession, ctx: RequestContext) -> int:
+    """The person answerable for an invitation: the viewer, or the creator of the API token
+    acting (the audit event names the token itself)."""
+    if ctx.viewer.user_id is not None:
+        return ctx.viewer.user_id
+    creator = await session.scalar(
+        select(ApiToken.created_by_user_id).where(ApiToken.id == ctx.viewer.api_token_id)
+    )
+    if creator is None:
+        raise UseCaseError(UNAUTHENTICATED, "Authentication required.", None)
+    return creator
+
+
 def _acting_role(ctx: RequestContext, organization_id: int) -> Role:
     role = ctx.viewer.role_in(organization_id)
     if role is None:
@@ -275,7 +314,12 @@ class _Run:
             async with transaction(self.ctx.services.sessionmaker) as session:
                 grant: Grant = await body(session)
         except IntegrityError as exc:
-            raise GRANT_EXISTS from exc
+            # Only the unique indexes on live grants mean a duplicate; anything else is a
+            # bug that must not be reported as one.
+            text = str(exc.orig)
+            if "uq_grants_" in text or "UNIQUE constraint failed: grants." in text:
+                raise GRANT_EXISTS from exc
+            raise
         except StaleDataError as exc:
             raise CONFLICT from exc
         self.ctx.services.after_commit()
@@ -373,7 +417,7 @@ async def _invite_client(
         requested_families=sorted(access.families),
         requested_product_ids=[],
         message=note,
-        invited_by_user_id=ctx.viewer.user_id,
+        invited_by_user_id=await _responsible_user_id(session, ctx),
     )
     token = _invitation(ctx, grant)
     session.add(grant)
@@ -424,7 +468,7 @@ async def _invite_partner(
         level=access.level,
         payment_methods=access.payment_methods,
         message=note,
-        invited_by_user_id=ctx.viewer.user_id,
+        invited_by_user_id=await _responsible_user_id(session, ctx),
     )
     _invitation(ctx, grant)
     session.add(grant)
@@ -467,9 +511,12 @@ async def accept(
             )
         grant = loaded.grant
         before = loaded.snapshot()
-        if grant.client_id is None:
+        if _is_invitee(ctx, grant, token_ok=token is not None):
             await _bind_client(session, ctx, loaded, organization_id)
+        # Anyone else (the inviting partner itself) is refused by the state machine.
         new_status = _transition(ctx, loaded, GrantAction.ACCEPT)
+        client_id = grant.client_id
+        assert client_id is not None  # the state machine let only a bound client side pass
         if grant.initiated_by is Side.CLIENT:
             if access is not None:
                 raise UseCaseError(
@@ -481,12 +528,21 @@ async def accept(
                 grant.level or grant.requested_level, grant.payment_methods, loaded.product_ids
             )
         else:
-            granted = access or Access(grant.requested_level, grant.requested_payment_methods)
-            assert grant.client_id is not None
+            granted = access or Access(
+                grant.requested_level,
+                grant.requested_payment_methods,
+                # Accepted as requested, a LIMITED request for families grants the
+                # client's products of those families.
+                await _client_product_ids(
+                    session, client_id, families=grant.requested_families or []
+                )
+                if grant.requested_level is AccessLevel.LIMITED
+                else frozenset(),
+            )
             validate_access(
                 granted,
                 proposed_by=Side.CLIENT,
-                client_product_ids=await _client_product_ids(session, grant.client_id),
+                client_product_ids=await _client_product_ids(session, client_id),
             )
         grant.status = new_status
         grant.level = granted.level
@@ -497,6 +553,14 @@ async def accept(
         loaded.product_ids = granted.product_ids
         await session.flush()
         _audit(session, ctx, "accept", loaded, before, grant.client_id)
+        # SPEC: a partner user who was an EXTERNAL member of the client has that
+        # membership updated once the partnership begins (same transaction).
+        await absorb_external_memberships(
+            session,
+            loaded.partner_organization_id,
+            client_id,
+            actor_user_id=ctx.viewer.user_id,
+        )
         inviting = (
             loaded.partner_organization_id
             if grant.initiated_by is Side.PARTNER
@@ -544,7 +608,7 @@ async def refuse(ctx: RequestContext, *, grant_id: int, token: str | None = None
             loaded = _visible(ctx, await _load_for_update(session, grant_id))
         before = loaded.snapshot()
         grant = loaded.grant
-        if grant.client_id is None:
+        if _is_invitee(ctx, grant, token_ok=token is not None):
             # An invitee with no organization refuses for itself.
             status = effective_status(grant.status, grant.invitation_expires_at, ctx.now())
             grant.status = next_status(

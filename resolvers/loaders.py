@@ -11,7 +11,7 @@ from collections import defaultdict
 from collections.abc import Awaitable, Callable, Hashable, Iterable, Sequence
 from typing import Any, TypeVar
 
-from sqlalchemy import select
+from sqlalchemy import and_, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 from strawberry.dataloader import DataLoader
 
@@ -27,6 +27,7 @@ from db.models import (
 )
 from domain.access import GrantFacts, Viewer
 from domain.enums import AccessLevel, GrantStatus, Role
+from domain.grants import effective_status
 from resolvers.context import Services
 from resolvers.pagination import Page, PageRequest, fetch_pages_by_parent
 
@@ -47,6 +48,7 @@ class Loaders:
     def __init__(self, services: Services, viewer: Viewer) -> None:
         self._sessionmaker = services.sessionmaker
         self._viewer = viewer
+        self._clock = services.clock
         self.organization = self._by_id(Organization)
         self.user = self._by_id(User)
         self.partner = self._by_id(Partner)
@@ -126,11 +128,13 @@ class Loaders:
     async def _facts(self, session: AsyncSession, stmt: Any) -> list[GrantFacts]:
         rows = (await session.execute(stmt)).all()
         product_ids = await self._grant_product_ids(session, [grant.id for grant, _ in rows])
+        now = self._clock()
         return [
             GrantFacts(
                 partner_organization_id=partner_org,
                 client_organization_id=grant.client_id,
-                status=grant.status,
+                # A pending invitation past its expiry shows nothing, even before the sweep.
+                status=effective_status(grant.status, grant.invitation_expires_at, now),
                 level=grant.level,
                 payment_methods=grant.payment_methods,
                 product_ids=products,
@@ -270,12 +274,24 @@ class Loaders:
     async def _partner_grants(
         self, session: AsyncSession, keys: Sequence[PagedKey]
     ) -> list[Page[Grant]]:
-        """A partner's grants, narrowed to the clients a collaborator viewer acts for."""
+        """A partner's clients: its pending (unexpired) and active grants, narrowed to the
+        clients a collaborator viewer acts for. SPEC: a refused, cancelled, expired or
+        stopped grant shows the partner nothing of the client, not even its name."""
         partner_ids = {k[0] for k in keys}
+        live = or_(
+            Grant.status == GrantStatus.ACTIVE,
+            and_(
+                Grant.status == GrantStatus.PENDING,
+                or_(
+                    Grant.invitation_expires_at.is_(None),
+                    Grant.invitation_expires_at > self._clock(),
+                ),
+            ),
+        )
         stmt = (
             select(Grant)
             .join(Partner, Partner.id == Grant.partner_id)
-            .where(Grant.partner_id.in_(partner_ids))
+            .where(Grant.partner_id.in_(partner_ids), live)
         )
         partners = {
             p.id: p.organization_id
@@ -283,14 +299,16 @@ class Loaders:
         }
         for partner_id, org_id in partners.items():
             membership = self._viewer.memberships.get(org_id)
-            if membership is not None and membership.role is Role.COLLABORATOR:
-                if not membership.all_clients:
-                    stmt = stmt.where(
-                        (Grant.partner_id != partner_id)
-                        | Grant.client_id.in_(membership.client_ids)
-                    )
-            elif membership is None or membership.role is Role.EXTERNAL:
+            if membership is None or membership.role is Role.EXTERNAL:
                 stmt = stmt.where(Grant.partner_id != partner_id)
+            elif membership.role is Role.COLLABORATOR:
+                # As domain.access.acts_for_client: a named (bound) client only.
+                acts = (
+                    Grant.client_id.is_not(None)
+                    if membership.all_clients
+                    else Grant.client_id.in_(membership.client_ids)
+                )
+                stmt = stmt.where((Grant.partner_id != partner_id) | acts)
         return await self._paged(session, keys, Grant, stmt, Grant.partner_id)
 
     async def _client_grants(

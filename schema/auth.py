@@ -1,7 +1,12 @@
-"""Sign-up, login, logout and API tokens."""
+"""Sign-up, login, logout and API tokens.
+
+Input IDs are plain `ID`s decoded by `schema.ids.decode_id` inside the mutation, so a
+malformed or foreign ID answers a `userErrors` entry (INVALID_ID), not a request error.
+"""
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from datetime import datetime
 
 import strawberry
@@ -76,10 +81,18 @@ class ApiToken(relay.Node):
             revoked_at=row.revoked_at,
         )
 
+    @classmethod
+    async def resolve_nodes(
+        cls, *, info: Info, node_ids: Iterable[str], required: bool = False
+    ) -> list[ApiToken | None]:
+        ids = [int(i) if i.isdigit() else None for i in node_ids]
+        rows = await auth.visible_api_tokens(info.context, [i for i in ids if i is not None])
+        return [cls.of(rows[i]) if i in rows else None for i in ids]
+
 
 @strawberry.input(description="A new API token acting for one organization.")
 class CreateApiTokenInput:
-    organization_id: relay.GlobalID = strawberry.field(description="The organization.")
+    organization_id: strawberry.ID = strawberry.field(description="The organization.")
     name: str = strawberry.field(description="A label, at most 100 characters.")
     access: ApiTokenAccess = strawberry.field(description="Read, or read and write.")
     expires_at: datetime | None = strawberry.field(default=None, description="Optional expiry.")
@@ -94,7 +107,7 @@ class CreateApiTokenPayload:
 
 @strawberry.input(description="The API token to revoke.")
 class RevokeApiTokenInput:
-    id: relay.GlobalID = strawberry.field(description="The token.")
+    id: strawberry.ID = strawberry.field(description="The token.")
 
 
 @strawberry.type(description="The revoked token.")

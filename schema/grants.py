@@ -1,11 +1,14 @@
-"""Partnership mutations: invite, accept, refuse, resend, cancel, edit, pay, stop."""
+"""Partnership mutations: invite, accept, refuse, resend, cancel, edit, pay, stop.
+
+Input IDs are plain `ID`s decoded by `schema.ids.decode_id` inside the mutation, so a
+malformed or foreign ID answers a `userErrors` entry (INVALID_ID), not a request error.
+"""
 
 from __future__ import annotations
 
 from collections.abc import Awaitable, Callable
 
 import strawberry
-from strawberry import relay
 
 from db import models
 from domain.grants import Access
@@ -25,7 +28,7 @@ class AccessInput:
     payment_methods: PaymentMethods | None = strawberry.field(
         default=None, description="FULL only: whose wallet pays."
     )
-    product_ids: list[relay.GlobalID] | None = strawberry.field(
+    product_ids: list[strawberry.ID] | None = strawberry.field(
         default=None, description="LIMITED, set by a client: the products granted."
     )
     product_families: list[str] | None = strawberry.field(
@@ -48,11 +51,11 @@ class AccessInput:
     description="Invite: as a partner, a client by email; as a client, a partner by its ID."
 )
 class InviteInput:
-    organization_id: relay.GlobalID = strawberry.field(description="The inviting organization.")
+    organization_id: strawberry.ID = strawberry.field(description="The inviting organization.")
     client_email: str | None = strawberry.field(
         default=None, description="As a partner: the client's email (it may have no account)."
     )
-    partner_id: relay.GlobalID | None = strawberry.field(
+    partner_id: strawberry.ID | None = strawberry.field(
         default=None, description="As a client: the partner, found with `partners(search:)`."
     )
     access: AccessInput = strawberry.field(description="Asked for (partner) or granted (client).")
@@ -61,9 +64,9 @@ class InviteInput:
 
 @strawberry.input(description="Accept an invitation, by its grant ID or its emailed token.")
 class AcceptInput:
-    grant_id: relay.GlobalID | None = strawberry.field(default=None, description="The grant.")
+    grant_id: strawberry.ID | None = strawberry.field(default=None, description="The grant.")
     token: str | None = strawberry.field(default=None, description="The invitation token.")
-    organization_id: relay.GlobalID | None = strawberry.field(
+    organization_id: strawberry.ID | None = strawberry.field(
         default=None, description="The client organization accepting an invitation sent by email."
     )
     access: AccessInput | None = strawberry.field(
@@ -73,30 +76,30 @@ class AcceptInput:
 
 @strawberry.input(description="Refuse an invitation.")
 class RefuseInput:
-    grant_id: relay.GlobalID | None = strawberry.field(default=None, description="The grant.")
+    grant_id: strawberry.ID | None = strawberry.field(default=None, description="The grant.")
     token: str | None = strawberry.field(default=None, description="The invitation token.")
 
 
 @strawberry.input(description="A pending invitation of the inviting side.")
 class InvitationInput:
-    grant_id: relay.GlobalID = strawberry.field(description="The grant.")
+    grant_id: strawberry.ID = strawberry.field(description="The grant.")
 
 
 @strawberry.input(description="New access for an active grant (client side).")
 class EditAccessInput:
-    grant_id: relay.GlobalID = strawberry.field(description="The grant.")
+    grant_id: strawberry.ID = strawberry.field(description="The grant.")
     access: AccessInput = strawberry.field(description="The new access.")
 
 
 @strawberry.input(description="Whose wallet pays under an active FULL grant (client side).")
 class ChangePaymentMethodsInput:
-    grant_id: relay.GlobalID = strawberry.field(description="The grant.")
+    grant_id: strawberry.ID = strawberry.field(description="The grant.")
     payment_methods: PaymentMethods = strawberry.field(description="CLIENT or PARTNER.")
 
 
 @strawberry.input(description="End a partnership; re-enter your password.")
 class StopCollaborationInput:
-    grant_id: relay.GlobalID = strawberry.field(description="The grant.")
+    grant_id: strawberry.ID = strawberry.field(description="The grant.")
     password: str = strawberry.field(description="Your password.")
 
 
@@ -106,7 +109,7 @@ class GrantPayload:
     grant: Grant | None = strawberry.field(default=None, description="The grant.")
 
 
-def _grant_id(value: relay.GlobalID | None) -> int | None:
+def _grant_id(value: strawberry.ID | None) -> int | None:
     return None if value is None else decode_id(value, "Grant", "grantId")
 
 

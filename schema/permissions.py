@@ -12,7 +12,6 @@ from domain.access import (
     client_visibility,
     has_billing_rights,
 )
-
 from schema.context import Info
 
 

@@ -2,13 +2,17 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 import strawberry
-from sqlalchemy import func, select
+from sqlalchemy import func, or_, select
 from strawberry import relay
 
+from db.models import Membership as MembershipRow
 from db.models import Organization as OrganizationRow
 from db.models import Partner as PartnerRow
-from domain.enums import PartnerStatus
+from db.models import User as UserRow
+from domain.enums import PartnerStatus, Role
 from resolvers.pagination import fetch_page
 from schema.base import page_request, to_connection
 from schema.context import Info
@@ -27,18 +31,23 @@ class CoreQueries:
         try:
             gid = relay.GlobalID.from_id(id)
             node_type = gid.resolve_type(info)
-        except Exception:  # noqa: BLE001 - malformed or foreign: looks missing
+        except Exception:  # malformed, foreign or not a node: looks missing
             return None
-        nodes = await node_type.resolve_nodes(info=info, node_ids=[gid.node_id], required=False)
-        return next(iter(nodes), None)  # type: ignore[arg-type]
+        # Every node type here implements resolve_nodes as a coroutine.
+        nodes: Any = await node_type.resolve_nodes(  # type: ignore[misc]
+            info=info, node_ids=[gid.node_id], required=False
+        )
+        found: relay.Node | None = next(iter(nodes), None)
+        return found
 
     @strawberry.field(description="Who is calling.", permission_classes=[IsAuthenticated])
     def viewer(self, info: Info) -> Viewer:
         return Viewer(user_id=info.context.viewer.user_id)
 
     @strawberry.field(
-        description="Active partners of the program, by name (a client looks up the partner "
-        "it invites).",
+        description="Active partners of the program, by part of their name or by the exact "
+        "email of one of their legal representatives (a client looks up the partner it "
+        "invites).",
         permission_classes=[IsAuthenticated],
     )
     async def partners(
@@ -53,9 +62,21 @@ class CoreQueries:
             .join(OrganizationRow, OrganizationRow.id == PartnerRow.organization_id)
             .where(PartnerRow.status == PartnerStatus.ACTIVE)
         )
-        if search:
-            pattern = f"%{search.strip().lower()[:100]}%"
-            stmt = stmt.where(func.lower(OrganizationRow.name).like(pattern))
+        text = (search or "").strip().lower()
+        if text:
+            # `%` and `_` typed by the user are literal characters, not wildcards.
+            literal = text[:100].replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+            by_name = func.lower(OrganizationRow.name).like(f"%{literal}%", escape="\\")
+            # By email only exactly: no prefix search that would list addresses.
+            by_email = PartnerRow.organization_id.in_(
+                select(MembershipRow.organization_id)
+                .join(UserRow, UserRow.id == MembershipRow.user_id)
+                .where(
+                    UserRow.email == text[:254],
+                    MembershipRow.role == Role.LEGAL_REPRESENTATIVE,
+                )
+            )
+            stmt = stmt.where(or_(by_name, by_email) if "@" in text else by_name)
         request = page_request(info, first, after)
         async with info.context.services.sessionmaker() as session:
             page = await fetch_page(session, stmt, PartnerRow.id, request)

@@ -7,18 +7,23 @@ from strawberry.extensions import MaxTokensLimiter, ParserCache, QueryDepthLimit
 from strawberry.schema.config import StrawberryConfig
 
 from schema.auth import AuthMutations
+from schema.bids import Bid, BidMutations, BidQueries, Offer
+from schema.commerce import CommerceMutations, CommerceQueries, Order
+from schema.errors import PublicErrors
 from schema.grants import GrantMutations
+from schema.ledger import LedgerEntry, LedgerQueries
+from schema.program import PROGRAM_TYPES, ProgramMutations, ProgramQueries
 from schema.queries import CoreQueries
 from schema.types import Client, Grant, Invoice, Organization, Partner, Product, User
 
 
 @strawberry.type(description="Read the partner program.")
-class Query(CoreQueries):
+class Query(CoreQueries, LedgerQueries, CommerceQueries, ProgramQueries, BidQueries):
     pass
 
 
 @strawberry.type(description="Change the partner program. Each mutation takes one `input`.")
-class Mutation(GrantMutations, AuthMutations):
+class Mutation(GrantMutations, AuthMutations, CommerceMutations, ProgramMutations, BidMutations):
     pass
 
 
@@ -26,12 +31,26 @@ def build_schema(*, production: bool = False, depth_limit: int = 12) -> strawber
     return strawberry.Schema(
         query=Query,
         mutation=Mutation,
-        types=[Client, Grant, Invoice, Organization, Partner, Product, User],
+        types=[
+            Bid,
+            Client,
+            Grant,
+            Invoice,
+            LedgerEntry,
+            Offer,
+            Order,
+            Organization,
+            Partner,
+            Product,
+            User,
+            *PROGRAM_TYPES,
+        ],
         config=StrawberryConfig(disable_field_suggestions=production),
         extensions=[
             lambda: QueryDepthLimiter(max_depth=depth_limit),
             lambda: MaxTokensLimiter(max_token_count=5000),
             lambda: ParserCache(maxsize=256),
             lambda: ValidationCache(maxsize=256),
+            PublicErrors,
         ],
     )

@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Iterable
 from datetime import datetime
 from decimal import Decimal
-from typing import Annotated, Any
+from typing import Any
 
 import strawberry
 from strawberry import relay
@@ -20,6 +20,7 @@ from domain.access import (
     client_visibility,
 )
 from domain.grants import effective_status
+from resolvers.exports import export_url
 from schema.base import (
     AccessLevel,
     Currency,
@@ -36,6 +37,7 @@ from schema.base import (
     to_connection,
 )
 from schema.context import Info
+from schema.ids import encode_id
 from schema.permissions import (
     HasBillingRights,
     IsMember,
@@ -234,8 +236,8 @@ class Partner(relay.Node):
             (self.id, page_request(info, first, after))
         )
         facts = await info.context.loaders.grant_facts.load_many([g.id for g in page.items])
-        page.items = [Client(id=g.id, facts=f) for g, f in zip(page.items, facts, strict=True)]
-        return to_connection(page, lambda c: c)
+        by_id = {f.grant_id: f for f in facts if f is not None}
+        return to_connection(page, lambda g: Client(id=g.id, facts=by_id.get(g.id)))
 
     @classmethod
     async def resolve_nodes(
@@ -305,15 +307,33 @@ class Grant(relay.Node):
         row = await info.context.loaders.partner.load(self.row.partner_id)
         return Partner.of(row)
 
-    @strawberry.field(description="The client organization's name, once a client is bound.")
+    async def _client_visibility(self, info: Info) -> ClientVisibility:
+        """WHOLE for members of the client; else what the grant shows the partner side."""
+        viewer = info.context.viewer
+        if self.row.client_id is not None and viewer.is_member(self.row.client_id):
+            return ClientVisibility.WHOLE
+        facts = await info.context.loaders.grant_facts.load(self.id)
+        return client_visibility(viewer, facts) if facts else ClientVisibility.NONE
+
+    @strawberry.field(
+        description="The client organization's name, once a client is bound; null for a "
+        "partner-side viewer the grant shows nothing (refused, cancelled, expired, stopped)."
+    )
     async def client_name(self, info: Info) -> str | None:
         if self.row.client_id is None:
+            return None
+        if await self._client_visibility(info) < ClientVisibility.NAME_ONLY:
             return None
         org = await info.context.loaders.organization.load(self.row.client_id)
         return org.name if org else None
 
-    @strawberry.field(description="Products granted under LIMITED access, visible to the viewer.")
+    @strawberry.field(
+        description="Products granted (or offered, while pending) under LIMITED access: "
+        "members of the client see them; the partner only while the grant is active."
+    )
     async def granted_products(self, info: Info) -> list[Product]:
+        if await self._client_visibility(info) < ClientVisibility.PRODUCTS:
+            return []
         ids = await info.context.loaders.grant_product_ids.load(self.id)
         rows = await info.context.loaders.product.load_many(sorted(ids))
         return [Product.of(r) for r in rows if r is not None]
@@ -383,6 +403,14 @@ class Client(relay.Node):
         )
         return to_connection(page, Invoice.of)
 
+    @strawberry.field(
+        description="The CSV export of this client's billing data the viewer may see "
+        "(GET with the same bearer token).",
+        permission_classes=[SeesClientProducts],
+    )
+    def billing_export_url(self, info: Info) -> str | None:
+        return export_url(info.context.settings.public_url, encode_id("Client", self.id))
+
     @classmethod
     async def resolve_nodes(
         cls, *, info: Info, node_ids: Iterable[str], required: bool = False
@@ -430,6 +458,14 @@ class Organization(relay.Node):
     @strawberry.field(description="The VIP code, with Premium Support only.")
     def vip_code(self) -> str | None:
         return self.row.vip_code if self.row.premium_support else None
+
+    @strawberry.field(
+        description="The CSV export of this organization's billing data (its products, "
+        "orders and, for billing members, invoices); GET with the same bearer token.",
+        permission_classes=[IsMember],
+    )
+    def billing_export_url(self, info: Info) -> str | None:
+        return export_url(info.context.settings.public_url, encode_id("Organization", self.id))
 
     @strawberry.field(description="The viewer's role in this organization.")
     def viewer_role(self, info: Info) -> Role | None:
@@ -514,6 +550,3 @@ class Viewer:
             for o in orgs
             if o is not None
         ]
-
-
-ConnectionOf = Annotated[Any, "relay connection"]

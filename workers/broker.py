@@ -48,7 +48,12 @@ from workers import runtime
 logger = logging.getLogger(__name__)
 
 #: Modules whose import registers actors. ``setup_broker``/``install_broker`` import them.
-ACTOR_MODULES: tuple[str, ...] = ("workers.email",)
+ACTOR_MODULES: tuple[str, ...] = (
+    "workers.email",
+    "workers.cashback",
+    "workers.bids",
+    "workers.program",
+)
 
 #: Retry back-off of failed messages: 1 s, 2 s, 4 s, ... capped at 5 minutes (plus jitter).
 MIN_BACKOFF_MS = 1_000

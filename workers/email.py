@@ -77,6 +77,24 @@ TEMPLATE_KEYS: dict[str, frozenset[str]] = {
     "grant_access_changed": frozenset({*_GRANT, "actor_name", "level", "products"}),
     "grant_payment_methods_changed": frozenset({*_GRANT, "actor_name", "payment_methods"}),
     "grant_stopped": frozenset({*_GRANT, "actor_name"}),
+    "bid_verify_email": frozenset({"author_name", "summary", "deadline", "verify_url"}),
+    "bid_published": frozenset({"author_name", "summary", "matching_partners", "manage_url"}),
+    "bid_received": frozenset(
+        {"partner_name", "summary", "families", "language", "region", "budget"}
+        | {"deadline", "bid_url"}
+    ),
+    "bid_awarded": frozenset({"partner_name", "summary", "amount", "author_name", "author_email"}),
+    "order_confirmation": frozenset({"client_name", "actor_name", "products"}),
+    "partner_application_accepted": frozenset(
+        {"organization_name", "registration_number", "website"}
+    ),
+    "partner_application_refused": frozenset({"organization_name", "reasons"}),
+    "partner_review_below_minimum": frozenset(
+        {"organization_name", "year", "managed_volume", "minimum_volume"}
+    ),
+    "cashback_statement": frozenset(
+        {"partner_name", "period", "credit_count", "credited", "corrected", "closing_balance"}
+    ),
 }
 _LIST_KEYS = frozenset({"products", "payment_methods"})
 
@@ -97,9 +115,7 @@ def validate_context(template: str, context: dict[str, Any]) -> None:
     # renderer only sees the declared ones); a missing key is a bug.
     missing = keys - context.keys()
     if missing:
-        raise EmailTemplateError(
-            f"email template {template!r}: missing keys {sorted(missing)}"
-        )
+        raise EmailTemplateError(f"email template {template!r}: missing keys {sorted(missing)}")
     for key in keys:
         value = context[key]
         if key in _LIST_KEYS:

@@ -1,8 +1,10 @@
 """Every table of partnergraph; import models from here."""
 
 from db.models.base import Base, utcnow
+from db.models.bids import Bid, BidDelivery, Offer, PartnerBidPreference
 from db.models.billing import Invoice, InvoiceLine
 from db.models.catalog import Partner, Product
+from db.models.commerce import InvoiceCounter, Order, OrderKind
 from db.models.events import AuditEvent, OutboxMessage
 from db.models.grants import Grant, GrantProduct
 from db.models.identity import (
@@ -13,22 +15,57 @@ from db.models.identity import (
     Organization,
     User,
 )
+from db.models.ledger import JournalEntry, LedgerAccount, LedgerPosting
+from db.models.program import (
+    Affiliate,
+    BackupAccount,
+    BackupCustomer,
+    DirectoryListing,
+    DirectoryListingTag,
+    PartnerApplication,
+    PartnerReview,
+    ProgramEnrollment,
+    StaffMember,
+    SupportAccess,
+)
+from db.models.scheduling import ScheduledRun
 
 __all__ = [
+    "Affiliate",
     "ApiToken",
     "AuditEvent",
     "AuthSession",
+    "BackupAccount",
+    "BackupCustomer",
     "Base",
+    "Bid",
+    "BidDelivery",
     "CollaboratorClient",
+    "DirectoryListing",
+    "DirectoryListingTag",
     "Grant",
     "GrantProduct",
     "Invoice",
+    "InvoiceCounter",
     "InvoiceLine",
+    "JournalEntry",
+    "LedgerAccount",
+    "LedgerPosting",
     "Membership",
+    "Offer",
+    "Order",
+    "OrderKind",
     "Organization",
     "OutboxMessage",
     "Partner",
+    "PartnerApplication",
+    "PartnerBidPreference",
+    "PartnerReview",
     "Product",
+    "ProgramEnrollment",
+    "ScheduledRun",
+    "StaffMember",
+    "SupportAccess",
     "User",
     "utcnow",
 ]

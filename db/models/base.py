@@ -43,7 +43,7 @@ class UTCDateTime(TypeDecorator[datetime]):
         return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
 
 
-def Amount() -> Numeric[Any]:  # noqa: N802 - reads as a column type
+def Amount() -> Numeric[Any]:
     """Money amounts: NUMERIC(14, 2), returned as Decimal."""
     return Numeric(14, 2, asdecimal=True)
 

@@ -129,14 +129,15 @@ def test_balance_of_untouched_account() -> None:
 # ----------------------------------------------------------------- properties
 
 ACCOUNTS = ["a", "b", "c", PARTNER, EXPENSE]
-nonzero_cents = st.integers(min_value=-10**9, max_value=10**9).filter(bool)
+nonzero_cents = st.integers(min_value=-(10**9), max_value=10**9).filter(bool)
 
 
 @st.composite
 def entries(draw: st.DrawFn, currency: Currency = Currency.CHF) -> JournalEntry:
     """Random balanced entries: n-1 arbitrary non-zero legs plus a balancing leg."""
-    legs = draw(st.lists(st.tuples(st.sampled_from(ACCOUNTS), nonzero_cents),
-                         min_size=1, max_size=6))
+    legs = draw(
+        st.lists(st.tuples(st.sampled_from(ACCOUNTS), nonzero_cents), min_size=1, max_size=6)
+    )
     rest = -sum(c for _, c in legs)
     if rest == 0:  # cannot post zero: split the first leg's account into a pair
         legs.append((legs[0][0], 1))

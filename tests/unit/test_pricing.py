@@ -70,7 +70,12 @@ def test_amount_due_is_partner_price_when_discount_applies() -> None:
 
 def test_default_catalog_prices_every_kind_in_chf_and_eur() -> None:
     assert set(CATALOG.products) == {
-        "web_hosting", "mail_hosting", "domain_ch", "kdrive", "swiss_backup", "public_cloud"
+        "web_hosting",
+        "mail_hosting",
+        "domain_ch",
+        "kdrive",
+        "swiss_backup",
+        "public_cloud",
     }
     for spec in CATALOG.products.values():
         assert set(spec.list_prices) == {Currency.CHF, Currency.EUR}
@@ -79,8 +84,20 @@ def test_default_catalog_prices_every_kind_in_chf_and_eur() -> None:
 
 @pytest.mark.parametrize(
     ("quantity", "rate"),
-    [(1, "0"), (4, "0"), (5, "0.05"), (9, "0.05"), (10, "0.10"), (19, "0.10"),
-     (20, "0.15"), (34, "0.15"), (35, "0.25"), (49, "0.25"), (50, "0.30"), (1000, "0.30")],
+    [
+        (1, "0"),
+        (4, "0"),
+        (5, "0.05"),
+        (9, "0.05"),
+        (10, "0.10"),
+        (19, "0.10"),
+        (20, "0.15"),
+        (34, "0.15"),
+        (35, "0.25"),
+        (49, "0.25"),
+        (50, "0.30"),
+        (1000, "0.30"),
+    ],
 )
 def test_hosting_tiers(quantity: int, rate: str) -> None:
     for kind in ("web_hosting", "mail_hosting"):
@@ -275,8 +292,12 @@ def test_non_active_grant_is_no_grant_for_the_client() -> None:
 
 @pytest.mark.parametrize(
     ("level", "methods", "orderer"),
-    [("FULL", None, "CLIENT"), ("FULL", "BOTH", "PARTNER"), ("ADMIN", None, "CLIENT"),
-     (None, None, "SUPPORT")],
+    [
+        ("FULL", None, "CLIENT"),
+        ("FULL", "BOTH", "PARTNER"),
+        ("ADMIN", None, "CLIENT"),
+        (None, None, "SUPPORT"),
+    ],
 )
 def test_invalid_settlement_input(level: str | None, methods: str | None, orderer: str) -> None:
     with pytest.raises(PricingError) as exc:
@@ -286,9 +307,7 @@ def test_invalid_settlement_input(level: str | None, methods: str | None, ordere
 
 def test_cashback_due_follows_settlement() -> None:
     public = quote(CATALOG, "web_hosting", 35, "CHF", partner_discount_applies=False)
-    assert cashback_due(public, settlement("FULL", "PARTNER", "CLIENT", True)) == _m(
-        "52.08", "CHF"
-    )
+    assert cashback_due(public, settlement("FULL", "PARTNER", "CLIENT", True)) == _m("52.08", "CHF")
     assert cashback_due(public, settlement(None, None, "CLIENT", False)) == Money.zero("CHF")
     discounted = quote(CATALOG, "web_hosting", 35, "CHF", partner_discount_applies=True)
     assert cashback_due(discounted, settlement("FULL", "PARTNER", "PARTNER", True)) == (
@@ -307,14 +326,29 @@ def catalogs(draw: st.DrawFn) -> Catalog:
     cents = st.integers(min_value=1, max_value=1_000_000)
     fraction = st.decimals(min_value=0, max_value=Decimal("0.35"), places=4)
     mins = draw(st.lists(st.integers(2, 200), max_size=6, unique=True))
-    rates = sorted(draw(st.lists(st.decimals(0, Decimal("0.90"), places=4),
-                                 min_size=len(mins) + 1, max_size=len(mins) + 1)))
-    tiers = [{"min_quantity": m, "rate": str(r)}
-             for m, r in zip([1, *sorted(mins)], rates, strict=True)]
+    rates = sorted(
+        draw(
+            st.lists(
+                st.decimals(0, Decimal("0.90"), places=4),
+                min_size=len(mins) + 1,
+                max_size=len(mins) + 1,
+            )
+        )
+    )
+    tiers = [
+        {"min_quantity": m, "rate": str(r)} for m, r in zip([1, *sorted(mins)], rates, strict=True)
+    ]
     data = {
         "max_quantity": 1000,
-        "products": {"p": {"family": "F", "list_prices": {
-            "CHF": str(Decimal(draw(cents)) / 100), "EUR": str(Decimal(draw(cents)) / 100)}}},
+        "products": {
+            "p": {
+                "family": "F",
+                "list_prices": {
+                    "CHF": str(Decimal(draw(cents)) / 100),
+                    "EUR": str(Decimal(draw(cents)) / 100),
+                },
+            }
+        },
         "quantity_tiers": {"F": tiers},
         "partner_discounts": {"F": str(draw(fraction))},
     }
@@ -331,8 +365,15 @@ def _kind(catalog: Catalog, data: st.DataObject) -> str:
 
 
 def _amounts(q: Quote) -> list[Money]:
-    return [q.unit_list_price, q.list_total, q.public_price, q.after_partner_discount,
-            q.partner_price, q.cashback, q.amount_due]
+    return [
+        q.unit_list_price,
+        q.list_total,
+        q.public_price,
+        q.after_partner_discount,
+        q.partner_price,
+        q.cashback,
+        q.amount_due,
+    ]
 
 
 @given(any_catalog, quantities, currencies, st.booleans(), st.data())

@@ -1,0 +1,316 @@
+"""Cashback credits per second: in-process use-case calls vs Redis + real Dramatiq workers.
+
+    .venv/bin/python bench/cashback_throughput.py [--messages 2000] [--threads 4]
+
+Needs PostgreSQL (``PARTNERGRAPH_TEST_POSTGRES_URL``, default the local ``test`` database
+as admin) and Redis (``--redis-url``, default ``redis://127.0.0.1:6379/13``). It creates a
+throw-away database (tables by ``create_all``), one partner and, for each configuration,
+``--messages`` committed outbox rows ``credit_cashback`` (distinct orders), then times how
+long it takes until every row is processed (its credit committed):
+
+1. ``direct``: this process runs ``process_once(row, credit_cashback_handler)`` with
+   ``--threads`` concurrent asyncio tasks (each with its own connection): the use case
+   and its transaction alone, no broker;
+2. ``redis 1x<threads>``: ``relay_pending`` sends the rows to Redis; one
+   ``dramatiq workers.actors`` process with ``--threads`` threads consumes them;
+3. ``redis 2x<threads>``: the same with two worker processes.
+
+Worker start-up is not timed (each waits until its processes are ready). At the end it
+checks that every order was credited once and that the balance equals the ledger's sum,
+then drops the database and flushes the Redis database. Each phase is bounded
+(``--timeout`` seconds).
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import os
+import signal
+import subprocess
+import sys
+import tempfile
+import time
+import uuid
+from dataclasses import dataclass
+from decimal import Decimal
+from pathlib import Path
+
+import asyncpg
+import redis
+from sqlalchemy import func, select
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+
+from app.settings import Settings  # noqa: E402
+from db.models import (  # noqa: E402
+    Base,
+    JournalEntry,
+    LedgerAccount,
+    LedgerPosting,
+    Organization,
+    OutboxMessage,
+    Partner,
+)
+from db.session import make_engine, make_sessionmaker, transaction  # noqa: E402
+from domain.money import Currency, Money  # noqa: E402
+from resolvers import ledger  # noqa: E402
+from resolvers.events import emit  # noqa: E402
+from workers.broker import build_broker, install_broker, reset_broker  # noqa: E402
+from workers.cashback import credit_cashback_handler  # noqa: E402
+from workers.outbox import process_once, relay_pending  # noqa: E402
+
+ADMIN_URL = os.environ.get(
+    "PARTNERGRAPH_TEST_POSTGRES_URL", "postgresql+asyncpg://postgres@127.0.0.1:5432/test"
+)
+MINOR = 1234
+SM = async_sessionmaker[AsyncSession]
+
+
+@dataclass
+class Result:
+    name: str
+    messages: int
+    seconds: float
+
+    @property
+    def rate(self) -> float:
+        return self.messages / self.seconds if self.seconds else float("inf")
+
+
+async def admin(sql: str) -> None:
+    connection = await asyncpg.connect(ADMIN_URL.replace("postgresql+asyncpg", "postgresql"))
+    try:
+        await connection.execute(sql)
+    finally:
+        await connection.close()
+
+
+async def make_partner(sm: SM) -> tuple[int, int]:
+    async with transaction(sm) as session:
+        org = Organization(name="Bench Partner", currency=Currency.CHF, support_code="BENCH")
+        session.add(org)
+        await session.flush()
+        partner = Partner(organization_id=org.id)
+        session.add(partner)
+        await session.flush()
+        return partner.id, org.id
+
+
+async def emit_rows(sm: SM, partner_id: int, first_order: int, count: int) -> list[int]:
+    """``count`` committed credit_cashback outbox rows (orders first_order...)."""
+    async with transaction(sm) as session:
+        rows = [
+            emit(
+                session,
+                ledger.CREDIT_CASHBACK,
+                {"order_id": o, "partner_id": partner_id, "amount_minor": MINOR, "currency": "CHF"},
+                dedupe_key=ledger.cashback_key(o),
+            )
+            for o in range(first_order, first_order + count)
+        ]
+        await session.flush()
+        return [row.id for row in rows]
+
+
+async def unprocessed(sm: SM, ids: list[int]) -> int:
+    async with sm() as session:
+        return int(
+            await session.scalar(
+                select(func.count())
+                .select_from(OutboxMessage)
+                .where(
+                    OutboxMessage.id.between(min(ids), max(ids)),
+                    OutboxMessage.processed_at.is_(None),
+                )
+            )
+            or 0
+        )
+
+
+async def run_direct(url: str, ids: list[int], threads: int, within: float) -> float:
+    """``threads`` concurrent tasks of this process, each with its own connection."""
+    engine = make_engine(url, pool_size=threads)
+    sm = make_sessionmaker(engine)
+    queue: asyncio.Queue[int] = asyncio.Queue()
+    for outbox_id in ids:
+        queue.put_nowait(outbox_id)
+
+    async def consume() -> None:
+        while not queue.empty():
+            await process_once(queue.get_nowait(), credit_cashback_handler, sessionmaker=sm)
+
+    try:
+        started = time.perf_counter()
+        await asyncio.wait_for(asyncio.gather(*(consume() for _ in range(threads))), within)
+        return time.perf_counter() - started
+    finally:
+        await engine.dispose()
+
+
+def tail(log: Path) -> str:
+    """The end of a worker's log (small reads; the bench's own waits only)."""
+    return log.read_text()[-3000:] if log.exists() else ""
+
+
+class Workers:
+    """``dramatiq workers.actors`` as a subprocess (its own process group)."""
+
+    def __init__(self, url: str, redis_url: str, processes: int, threads: int, log: Path) -> None:
+        self.processes = processes
+        self.log = log
+        env = {
+            **os.environ,
+            "PYTHONPATH": str(ROOT),
+            "PARTNERGRAPH_DATABASE_URL": url,
+            "PARTNERGRAPH_REDIS_URL": redis_url,
+            "PARTNERGRAPH_EMAIL_BACKEND": "console",
+        }
+        with log.open("wb") as out:
+            self.process = subprocess.Popen(
+                [
+                    sys.executable,
+                    "-m",
+                    "dramatiq",
+                    "workers.actors",
+                    f"--processes={processes}",
+                    f"--threads={threads}",
+                ],
+                cwd=ROOT,
+                env=env,
+                stdout=out,
+                stderr=subprocess.STDOUT,
+                start_new_session=True,
+            )
+
+    async def ready(self, within: float) -> None:
+        deadline = time.monotonic() + within
+        while tail(self.log).count("ready for action") < self.processes:
+            if self.process.poll() is not None or time.monotonic() > deadline:
+                raise RuntimeError(f"worker did not start:\n{tail(self.log)}")
+            await asyncio.sleep(0.05)
+
+    def stop(self) -> None:
+        if self.process.poll() is None:
+            os.kill(self.process.pid, signal.SIGTERM)
+            try:
+                self.process.wait(timeout=20)
+            except subprocess.TimeoutExpired:
+                os.killpg(self.process.pid, signal.SIGKILL)
+                self.process.wait(timeout=10)
+
+
+async def run_redis(
+    url: str,
+    redis_url: str,
+    sm: SM,
+    ids: list[int],
+    processes: int,
+    threads: int,
+    within: float,
+    log: Path,
+) -> float:
+    workers = Workers(url, redis_url, processes, threads, log)
+    try:
+        await workers.ready(within)
+        started = time.perf_counter()
+        sent = 0
+        while sent < len(ids):  # the outbox relay, as the API's sweeper runs it
+            sent += await relay_pending(sm, stale_after_seconds=3600, limit=1000)
+        deadline = time.monotonic() + within
+        while await unprocessed(sm, ids):
+            if time.monotonic() > deadline:
+                raise RuntimeError(f"not all processed in {within}s:\n{tail(log)}")
+            await asyncio.sleep(0.01)
+        return time.perf_counter() - started
+    finally:
+        workers.stop()
+
+
+async def check_books(sm: SM, org_id: int, orders: int) -> None:
+    async with sm() as session:
+        duplicates = await session.scalar(
+            select(func.count()).select_from(
+                select(JournalEntry.order_id)
+                .group_by(JournalEntry.order_id)
+                .having(func.count() > 1)
+                .subquery()
+            )
+        )
+        entries = await session.scalar(select(func.count()).select_from(JournalEntry))
+        postings = await session.scalar(
+            select(func.sum(LedgerPosting.amount))
+            .join(LedgerAccount, LedgerAccount.id == LedgerPosting.account_id)
+            .where(LedgerAccount.organization_id == org_id)
+        )
+        balance = await ledger.prepaid_balance(session, org_id, "CHF")
+    expected = Money.from_minor_units(MINOR * orders, "CHF")
+    assert duplicates == 0, f"{duplicates} orders credited more than once"
+    assert entries == orders, f"{entries} entries for {orders} orders"
+    assert balance == expected, (balance, expected)
+    assert -Decimal(postings) == expected.amount
+    print(f"check: {entries} entries, one per order; balance {balance} = -sum(postings)")
+
+
+async def main(args: argparse.Namespace) -> None:
+    name = f"bench_cashback_{uuid.uuid4().hex[:8]}"
+    url = ADMIN_URL.rsplit("/", 1)[0] + f"/{name}"
+    client = redis.Redis.from_url(args.redis_url)
+    client.flushdb()
+    await admin(f'CREATE DATABASE "{name}"')
+    engine = make_engine(url)
+    results: list[Result] = []
+    try:
+        async with engine.begin() as connection:
+            await connection.run_sync(Base.metadata.create_all)
+        sm = make_sessionmaker(engine)
+        partner_id, org_id = await make_partner(sm)
+        settings = Settings(
+            _env_file=None,  # type: ignore[call-arg]
+            database_url=url,
+            redis_url=args.redis_url,
+        )
+        install_broker(build_broker(settings), settings)
+        n, t = args.messages, args.threads
+        configurations = [
+            ("direct (in-process, no broker)", 0),
+            (f"redis + 1 worker process x {t} threads", 1),
+            (f"redis + 2 worker processes x {t} threads", 2),
+        ]
+        with tempfile.TemporaryDirectory() as tmp:
+            for index, (label, processes) in enumerate(configurations):
+                ids = await emit_rows(sm, partner_id, 1_000_000 * (index + 1), n)
+                if processes == 0:
+                    seconds = await run_direct(url, ids, t, args.timeout)
+                else:
+                    log = Path(tmp) / f"worker{processes}.log"
+                    seconds = await run_redis(
+                        url, args.redis_url, sm, ids, processes, t, args.timeout, log
+                    )
+                results.append(Result(label, n, seconds))
+                print(f"{label}: {n} messages in {seconds:.2f} s = {n / seconds:.0f} credits/s")
+        await check_books(sm, org_id, n * len(configurations))
+    finally:
+        reset_broker()
+        await engine.dispose()
+        await admin(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+        client.flushdb()
+        client.close()
+
+    print()
+    print(f"{'configuration':<42} {'messages':>8} {'seconds':>8} {'credits/s':>10}")
+    for r in results:
+        print(f"{r.name:<42} {r.messages:>8} {r.seconds:>8.2f} {r.rate:>10.0f}")
+    load = ", ".join(f"{x:.1f}" for x in os.getloadavg())
+    print(f"machine: {os.cpu_count()} CPUs, load average {load}; PostgreSQL, Redis local")
+
+
+if __name__ == "__main__":
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--messages", type=int, default=2000)
+    parser.add_argument("--threads", type=int, default=4)
+    parser.add_argument("--redis-url", default="redis://127.0.0.1:6379/13")
+    parser.add_argument("--timeout", type=float, default=120.0)
+    asyncio.run(main(parser.parse_args()))

@@ -1,0 +1,177 @@
+"""The partner dashboard costs the same number of SQL statements at 10 and at 100 clients.
+
+Extra clients (with products, a grant and invoices each) are written straight to the
+database in bulk; the statements are counted on the app's own engine with SQLAlchemy's
+`before_cursor_execute` event while one dashboard query runs over HTTP.
+"""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator, Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from decimal import Decimal
+from typing import Any
+
+import httpx
+import pytest
+from sqlalchemy import event
+from sqlalchemy.ext.asyncio import AsyncEngine
+from starlette.applications import Starlette
+
+from app.asgi import create_app
+from app.settings import Settings
+from db.models import Grant, GrantProduct, Invoice, Organization, Product, utcnow
+from domain.enums import AccessLevel, GrantStatus, PaymentMethods, Side
+from domain.money import Currency
+from resolvers.demo import PARTNER
+from tests.api.spine_support import Maker, session_token
+from tests.conftest import Api
+
+DASHBOARD = """
+query {
+  viewer { memberships { role organization { name partner {
+    clients(first: 100) { edges { node {
+      id name
+      grant { status level paymentMethods }
+      products(first: 100) { edges { node { name } } }
+      invoices(first: 100) { edges { node { number total { amount currency } } } }
+    } } }
+  } } } }
+}
+"""
+
+
+@dataclass
+class App:
+    app: Starlette
+    api: Api
+
+    @property
+    def engine(self) -> AsyncEngine:
+        engine: AsyncEngine = self.app.state.runtime.engine
+        return engine
+
+
+@pytest.fixture
+async def app(settings: Settings) -> AsyncIterator[App]:
+    """Like the `api` fixture, with the app itself exposed (its engine)."""
+    app = create_app(settings, start_workers=False)
+    runtime = app.state.runtime
+    await runtime.start()
+    transport = httpx.ASGITransport(app=app)
+    async with httpx.AsyncClient(transport=transport, base_url="http://test") as client:
+        yield App(app=app, api=Api(client))
+    await runtime.stop()
+
+
+@contextmanager
+def count_statements(engine: AsyncEngine) -> Iterator[list[str]]:
+    statements: list[str] = []
+
+    def before(conn: Any, cursor: Any, statement: str, *args: Any) -> None:
+        statements.append(statement)
+
+    event.listen(engine.sync_engine, "before_cursor_execute", before)
+    try:
+        yield statements
+    finally:
+        event.remove(engine.sync_engine, "before_cursor_execute", before)
+
+
+async def add_clients(sessionmaker: Maker, world: Any, start: int, count: int) -> None:
+    """`count` clients of the demo partner: 2 products, a grant, 2 invoices each.
+
+    Every other one is FULL + PARTNER (its partner-paid invoice shows), the rest LIMITED
+    on one product (its invoices field answers FORBIDDEN): both paths of the dashboard.
+    """
+    partner_org = world.organizations[PARTNER]
+    inviter = world.users["rep@partner.example"]
+    now = utcnow()
+    async with sessionmaker() as session, session.begin():
+        orgs = [
+            Organization(
+                name=f"Bulk client {i:03d}", currency=Currency.CHF, support_code=f"B{i:07d}"
+            )
+            for i in range(start, start + count)
+        ]
+        session.add_all(orgs)
+        await session.flush()
+        products = [
+            Product(
+                organization_id=org.id,
+                kind="web_hosting",
+                family="WEB_HOSTING",
+                name=f"site-{org.id}-{n}.ch",
+                quantity=1,
+            )
+            for org in orgs
+            for n in range(2)
+        ]
+        session.add_all(products)
+        full = [i % 2 == 0 for i in range(count)]
+        grants = [
+            Grant(
+                partner_id=world.partner_id,
+                client_id=org.id,
+                initiated_by=Side.CLIENT,
+                status=GrantStatus.ACTIVE,
+                requested_level=AccessLevel.FULL if is_full else AccessLevel.LIMITED,
+                level=AccessLevel.FULL if is_full else AccessLevel.LIMITED,
+                payment_methods=PaymentMethods.PARTNER if is_full else None,
+                requested_families=[],
+                requested_product_ids=[],
+                invited_by_user_id=inviter,
+                accepted_at=now,
+            )
+            for org, is_full in zip(orgs, full, strict=True)
+        ]
+        session.add_all(grants)
+        await session.flush()
+        session.add_all(
+            GrantProduct(grant_id=grant.id, product_id=products[2 * k].id)
+            for k, (grant, is_full) in enumerate(zip(grants, full, strict=True))
+            if not is_full
+        )
+        invoices = []
+        for k, org in enumerate(orgs):
+            sequence = 1000 + start + k
+            for payer in (partner_org, org.id):
+                invoices.append(
+                    Invoice(
+                        organization_id=payer,
+                        client_id=org.id,
+                        sequence=sequence,
+                        number=f"{payer:04d}-{sequence:06d}",
+                        currency=Currency.CHF,
+                        total_amount=Decimal("12.50"),
+                    )
+                )
+        session.add_all(invoices)
+
+
+async def dashboard(app: App, token: str, clients: int) -> int:
+    with count_statements(app.engine) as statements:
+        result = await app.api.gql(DASHBOARD, token=token)
+    partner = result.data["viewer"]["memberships"][0]["organization"]["partner"]
+    edges = partner["clients"]["edges"]
+    assert len(edges) == clients
+    shown = [e["node"]["invoices"] for e in edges if e["node"]["invoices"] is not None]
+    # FULL + PARTNER clients show their one partner-paid invoice; the others FORBIDDEN.
+    assert all(len(invoices["edges"]) == 1 for invoices in shown)
+    assert len(result.errors) == clients - len(shown)
+    assert set(result.error_codes()) == {"FORBIDDEN"}
+    return len(statements)
+
+
+async def test_dashboard_statement_count_does_not_grow(
+    app: App, sessionmaker: Maker, world: Any
+) -> None:
+    token = await session_token(sessionmaker, "rep@partner.example")
+    await add_clients(sessionmaker, world, start=0, count=8)  # + the 2 demo clients = 10
+    at_10 = await dashboard(app, token, 10)
+    await add_clients(sessionmaker, world, start=8, count=90)
+    at_100 = await dashboard(app, token, 100)
+    print(f"\nSQL statements for the partner dashboard: {at_10} at 10 clients, {at_100} at 100")
+    assert at_10 == at_100
+    assert at_100 <= 20
