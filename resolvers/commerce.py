@@ -40,7 +40,6 @@ from db.models import (
     Invoice,
     InvoiceCounter,
     InvoiceLine,
-    Membership,
     Order,
     OrderKind,
     Organization,
@@ -48,6 +47,7 @@ from db.models import (
     Product,
     User,
 )
+from db.queries import legal_representative_emails
 from db.session import transaction
 from domain import pricing
 from domain.access import (
@@ -65,7 +65,6 @@ from domain.enums import (
     InvoiceStatus,
     PartnerStatus,
     ProductStatus,
-    Role,
     Side,
 )
 from domain.money import Currency, Money, MoneyError, parse_amount
@@ -504,19 +503,6 @@ def add_month(moment: datetime) -> datetime:
     return moment.replace(year=year, month=month, day=day)
 
 
-async def _legal_representative_emails(session: AsyncSession, organization_id: int) -> list[str]:
-    rows = await session.scalars(
-        select(User.email)
-        .join(Membership, Membership.user_id == User.id)
-        .where(
-            Membership.organization_id == organization_id,
-            Membership.role == Role.LEGAL_REPRESENTATIVE,
-        )
-        .order_by(User.email)
-    )
-    return list(rows)
-
-
 async def _actor_name(session: AsyncSession, ctx: RequestContext, organization_id: int) -> str:
     """The person who ordered, or the organization its API token acts for."""
     if ctx.viewer.user_id is not None:
@@ -633,7 +619,7 @@ async def _write_order(
         # No amounts: emails never carry invoice data (workers/email.py).
         "products": [f"{verb}: {product.name} ({q.kind}), {q.quantity} x 1 month"],
     }
-    for address in await _legal_representative_emails(session, priced.payer_organization_id):
+    for address in await legal_representative_emails(session, priced.payer_organization_id):
         emit_email(
             session,
             to=address,

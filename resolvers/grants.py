@@ -4,12 +4,12 @@ methods, stop. Each runs in one transaction with its audit event and its emails.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import timedelta
+from datetime import datetime, timedelta
 from typing import Any
 
 from sqlalchemy import delete, select
 from sqlalchemy.exc import IntegrityError
-from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from sqlalchemy.orm.exc import StaleDataError
 
 from db.models import (
@@ -21,7 +21,9 @@ from db.models import (
     Partner,
     Product,
     User,
+    utcnow,
 )
+from db.queries import legal_representative_emails
 from db.session import transaction
 from domain.access import GrantFacts, can_see_grant
 from domain.enums import AccessLevel, GrantStatus, PartnerStatus, Role, Side
@@ -64,19 +66,6 @@ class InviteTarget:
 
 
 # -- loading and deciding ---------------------------------------------------------------
-
-
-async def _legal_representative_emails(session: AsyncSession, organization_id: int) -> list[str]:
-    rows = await session.scalars(
-        select(User.email)
-        .join(Membership, Membership.user_id == User.id)
-        .where(
-            Membership.organization_id == organization_id,
-            Membership.role == Role.LEGAL_REPRESENTATIVE,
-        )
-        .order_by(User.email)
-    )
-    return list(rows)
 
 
 async def _name(session: AsyncSession, organization_id: int | None) -> str:
@@ -233,7 +222,7 @@ async def _notify(
 ) -> None:
     if organization_id is None:
         return
-    for address in await _legal_representative_emails(session, organization_id):
+    for address in await legal_representative_emails(session, organization_id):
         emit_email(session, to=address, template=template, context=context)
 
 
@@ -808,3 +797,47 @@ __all__ = [
     "resend_invitation",
     "stop_collaboration",
 ]
+
+
+async def expire_invitations(
+    sessionmaker: async_sessionmaker[AsyncSession], *, now: datetime | None = None
+) -> list[int]:
+    """Record EXPIRED on pending invitations past their expiry; return their ids.
+
+    Reads and actions already treat them as expired (`effective_status`); this makes it
+    durable and audited, and frees the pair for a new invitation. Idempotent.
+    """
+    moment = now or utcnow()
+    async with transaction(sessionmaker) as session:
+        due = list(
+            await session.scalars(
+                select(Grant)
+                .where(
+                    Grant.status == GrantStatus.PENDING,
+                    Grant.invitation_expires_at <= moment,
+                )
+                .order_by(Grant.id)
+                .with_for_update(skip_locked=True)
+            )
+        )
+        for grant in due:
+            before = {"status": grant.status.value}
+            grant.status = next_status(
+                GrantAction.EXPIRE,
+                grant.status,
+                initiated_by=grant.initiated_by,
+                actor_side=None,
+                actor_role=None,
+            )
+            grant.ended_at = moment
+            grant.invitation_token_hash = None
+            record_audit(
+                session,
+                action="grant.expire",
+                subject_type="Grant",
+                subject_id=grant.id,
+                actor_user_id=None,
+                before=before,
+                after={"status": grant.status.value},
+            )
+    return [grant.id for grant in due]

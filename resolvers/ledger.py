@@ -30,7 +30,7 @@ from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import aliased
 
-from db.models import Grant, Membership, Order, Organization, Partner, User, utcnow
+from db.models import Grant, Order, Organization, Partner, utcnow
 from db.models.ledger import (
     JournalEntry,
     JournalEntryKind,
@@ -40,7 +40,6 @@ from db.models.ledger import (
 )
 from domain import ledger as books
 from domain.access import has_billing_rights
-from domain.enums import Role
 from domain.money import CENT, Currency, Money, MoneyError
 from resolvers.context import RequestContext
 from resolvers.errors import INVALID_INPUT, UseCaseError, not_found
@@ -665,19 +664,3 @@ async def cashback_statement(
             )
         )
     return statements
-
-
-async def legal_representatives(
-    session: AsyncSession, organization_id: int
-) -> list[tuple[int, str]]:
-    """(user id, email) of the organization's legal representatives, by email."""
-    rows = await session.execute(
-        select(User.id, User.email)
-        .join(Membership, Membership.user_id == User.id)
-        .where(
-            Membership.organization_id == organization_id,
-            Membership.role == Role.LEGAL_REPRESENTATIVE,
-        )
-        .order_by(User.email)
-    )
-    return [(user_id, email) for user_id, email in rows]

@@ -30,9 +30,9 @@ from db.models import (
     PartnerReview,
     Product,
     ProgramEnrollment,
-    User,
     utcnow,
 )
+from db.queries import legal_representative_emails
 from db.session import transaction
 from domain.enums import (
     AccessLevel,
@@ -90,19 +90,6 @@ def require_legal_representative(ctx: RequestContext, organization_id: int) -> N
         raise not_found("organizationId")
     if role is not Role.LEGAL_REPRESENTATIVE:
         raise ROLE_NOT_ALLOWED
-
-
-async def legal_representative_emails(session: AsyncSession, organization_id: int) -> list[str]:
-    rows = await session.scalars(
-        select(User.email)
-        .join(Membership, Membership.user_id == User.id)
-        .where(
-            Membership.organization_id == organization_id,
-            Membership.role == Role.LEGAL_REPRESENTATIVE,
-        )
-        .order_by(User.email)
-    )
-    return list(rows)
 
 
 async def _lock_organization(session: AsyncSession, organization_id: int) -> Organization:

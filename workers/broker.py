@@ -52,6 +52,7 @@ ACTOR_MODULES: tuple[str, ...] = (
     "workers.email",
     "workers.cashback",
     "workers.bids",
+    "workers.grants",
     "workers.program",
 )
 

@@ -35,6 +35,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from db.models import Organization, OutboxMessage
+from db.queries import legal_representatives
 from db.session import transaction
 from domain.errors import DomainError
 from domain.ledger import LedgerError
@@ -154,7 +155,7 @@ async def emit_statement(session: AsyncSession, organization_id: int, year: int,
         "closing_balance": _joined([str(s.closing_balance) for s in statements]),
     }
     validate_context(STATEMENT_TEMPLATE, context)  # a template mismatch fails here, not later
-    recipients = await ledger.legal_representatives(session, organization_id)
+    recipients = await legal_representatives(session, organization_id)
     for user_id, email in recipients:
         emit_email(
             session,
