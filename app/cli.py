@@ -92,6 +92,29 @@ def _demo(args: argparse.Namespace) -> int:
     return 0
 
 
+def _staff_add(args: argparse.Namespace) -> int:
+    from db.session import make_engine, make_sessionmaker
+    from domain.errors import DomainError
+    from resolvers.support import add_staff
+
+    settings = get_settings()
+
+    async def run() -> int:
+        engine = make_engine(settings.database_url)
+        try:
+            return await add_staff(make_sessionmaker(engine), args.email, args.note)
+        finally:
+            await engine.dispose()
+
+    try:
+        user_id = asyncio.run(run())
+    except DomainError as error:
+        print(f"{error.code}: {error.message}", file=sys.stderr)
+        return 1
+    print(f"user {user_id} ({args.email}) is support staff")
+    return 0
+
+
 def _export_schema(args: argparse.Namespace) -> int:
     from schema.root import build_schema
 
@@ -126,6 +149,13 @@ def main(argv: Sequence[str] | None = None) -> int:
 
     demo = commands.add_parser("demo", help="migrate and load the demo data (idempotent)")
     demo.set_defaults(run=_demo)
+
+    staff = commands.add_parser(
+        "staff-add", help="mark an existing user as provider support staff (operators only)"
+    )
+    staff.add_argument("email")
+    staff.add_argument("--note", default="")
+    staff.set_defaults(run=_staff_add)
 
     export = commands.add_parser("export-schema", help="print the GraphQL schema (SDL)")
     export.set_defaults(run=_export_schema)

@@ -65,4 +65,3 @@ async def test_expired_invitation_is_recorded_once_and_frees_the_pair(
 
     fresh = await api.ok(INVITE, invite, token=partner)
     assert user_errors(fresh, "invite") == []
-
