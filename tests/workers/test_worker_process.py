@@ -1,4 +1,4 @@
-"""A real ``dramatiq workers.actors`` process on Redis and PostgreSQL, killed mid-work.
+"""A real ``partnergraph worker`` process on Redis and PostgreSQL, killed mid-work.
 
 The test process plays the API: it writes outbox rows and relays them to Redis; the
 worker subprocess sends the emails (file backend, one ``.eml`` per outbox id).
@@ -34,6 +34,7 @@ from .conftest import wait_until
 pytestmark = [pytest.mark.redis, pytest.mark.postgres, pytest.mark.slow]
 
 ROOT = Path(__file__).resolve().parents[2]
+PARTNERGRAPH = Path(sys.executable).with_name("partnergraph")
 SM = async_sessionmaker[AsyncSession]
 
 
@@ -98,7 +99,7 @@ async def api_sessionmaker(api_settings: Settings) -> AsyncIterator[SM]:
 
 
 class WorkerProcess:
-    """``python -m dramatiq workers.actors`` in its own process group."""
+    """``partnergraph worker`` (Dramatiq on ``workers.actors``) in its own process group."""
 
     def __init__(self, settings: Settings, log_path: Path) -> None:
         self.env = {
@@ -116,16 +117,8 @@ class WorkerProcess:
     def start(self) -> None:
         self._log = self.log_path.open("ab")
         self.process = subprocess.Popen(
-            [
-                sys.executable,
-                "-m",
-                "dramatiq",
-                "workers.actors",
-                "--processes",
-                "1",
-                "--threads",
-                "2",
-            ],
+            # The installed `partnergraph worker` command (it execs Dramatiq's CLI).
+            [str(PARTNERGRAPH), "worker", "--processes", "1", "--threads", "2"],
             cwd=ROOT,
             env=self.env,
             stdout=self._log,

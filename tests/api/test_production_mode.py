@@ -1,0 +1,76 @@
+"""Production mode turns the development conveniences off and refuses the dev secret."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from pathlib import Path
+
+import httpx
+import pytest
+from pydantic import ValidationError
+
+from app.asgi import create_app
+from app.settings import Settings
+
+QUERY = "{ viewr { user { email } } }"  # a typo of `viewer`
+
+
+def _settings(tmp_path: Path, *, production: bool) -> Settings:
+    return Settings(
+        _env_file=None,  # type: ignore[call-arg]
+        database_url=f"sqlite+aiosqlite:///{tmp_path / 'p.db'}",
+        secret_key="a-real-secret-for-production-0123456789",
+        production=production,
+        graphiql=True,  # asked for, yet production wins
+    )
+
+
+async def _client(settings: Settings) -> AsyncIterator[httpx.AsyncClient]:
+    app = create_app(settings, start_workers=False)
+    async with httpx.AsyncClient(
+        transport=httpx.ASGITransport(app=app), base_url="http://test"
+    ) as client:
+        yield client
+    await app.state.runtime.stop()
+
+
+@pytest.fixture
+async def production(tmp_path: Path) -> AsyncIterator[httpx.AsyncClient]:
+    async for client in _client(_settings(tmp_path, production=True)):
+        yield client
+
+
+@pytest.fixture
+async def development(tmp_path: Path) -> AsyncIterator[httpx.AsyncClient]:
+    async for client in _client(_settings(tmp_path, production=False)):
+        yield client
+
+
+def test_production_refuses_the_development_secret() -> None:
+    with pytest.raises(ValidationError, match="SECRET_KEY"):
+        Settings(_env_file=None, production=True)  # type: ignore[call-arg]
+
+
+async def test_development_serves_graphiql_get_and_suggestions(
+    development: httpx.AsyncClient,
+) -> None:
+    page = await development.get("/graphql", headers={"accept": "text/html"})
+    assert page.status_code == 200
+    assert "graphiql" in page.text.lower()
+    by_get = await development.get("/graphql", params={"query": "{ __typename }"})
+    assert by_get.json() == {"data": {"__typename": "Query"}}
+    typo = await development.post("/graphql", json={"query": QUERY})
+    assert "Did you mean" in typo.json()["errors"][0]["message"]
+
+
+async def test_production_turns_them_off(production: httpx.AsyncClient) -> None:
+    page = await production.get("/graphql", headers={"accept": "text/html"})
+    assert page.status_code == 404
+    assert "graphiql" not in page.text.lower()
+    by_get = await production.get("/graphql", params={"query": "{ __typename }"})
+    assert by_get.status_code == 400
+    assert "__typename" not in by_get.text
+    typo = await production.post("/graphql", json={"query": QUERY})
+    message = typo.json()["errors"][0]["message"]
+    assert "viewr" in message
+    assert "Did you mean" not in message
