@@ -5,9 +5,10 @@
 Needs PostgreSQL (``PARTNERGRAPH_TEST_POSTGRES_URL``, default the local ``test`` database
 as admin) and Redis (``--redis-url``, default ``redis://127.0.0.1:6379/12``, flushed before
 and after). It creates a throw-away database (tables by ``create_all``) and bulk-loads
-``max(sizes)`` active partners (an organization, a legal representative, bid preferences
-each); for each size a bid matches exactly that many partners. Then ``ANALYZE`` (what
-autovacuum does shortly after a bulk load).
+``max(sizes)`` active partners (an organization, a legal representative, and an
+unpublished directory listing whose languages, regions and product families are the
+partner's profile for bids); for each size a bid matches exactly that many partners.
+Then ``ANALYZE`` (what autovacuum does shortly after a bulk load).
 
 For each size, this process plays the API: it posts the bid (``resolvers.bids.post_bid``:
 the matching count and the ``fan_out_bid`` outbox row) and relays that row to Redis;
@@ -101,23 +102,11 @@ class Result:
 
 async def seed(sm: SM, sizes: list[int]) -> None:
     """Partner i takes fr, and the bench language of every size it falls within."""
-    from sqlalchemy import insert
-
-    from db.models import PartnerBidPreference
-    from domain.bids import PreferenceKind
-    from tests.integration.bid_support import FIRST_ID
-
     largest = sizes[-1]
     started = time.perf_counter()
-    await seed_partners(sm, largest)
-    extra = [
-        {"partner_id": FIRST_ID + i, "kind": PreferenceKind.LANGUAGE, "value": LANGUAGES[k]}
-        for k, size in enumerate(sizes[:-1])
-        for i in range(size)
-    ]
-    async with sm() as session, session.begin():
-        for start in range(0, len(extra), 10_000):
-            await session.execute(insert(PartnerBidPreference), extra[start : start + 10_000])
+    await seed_partners(
+        sm, largest, also_languages={LANGUAGES[k]: size for k, size in enumerate(sizes[:-1])}
+    )
     async with sm() as session:
         await session.execute(text("ANALYZE"))
         await session.commit()

@@ -118,7 +118,7 @@ def _rows(n: int, seed: int = 4) -> dict[str, list[tuple[Any, ...]]]:
             ("PRODUCT_FAMILY", FAMILIES),
         ):
             for value in rng.sample(values, rng.randint(1, 3)):
-                out["directory_listing_tags"].append((i, kind, value))
+                out["directory_listing_tags"].append((i, i, kind, value))  # listing, partner
         if i % 2 == 0:
             out["partner_applications"].append(
                 (i, i, 1, "CHE-116.281.710", website, True, True, "ACCEPTED", "[]", i, now)
@@ -136,7 +136,7 @@ COLUMNS = {
         "id", "partner_id", "published", "name", "description", "website", "search_text",
         "created_at", "updated_at",
     ],
-    "directory_listing_tags": ["listing_id", "kind", "value"],
+    "directory_listing_tags": ["listing_id", "partner_id", "kind", "value"],
     "partner_applications": [
         "id", "organization_id", "submitted_by_user_id", "registration_number", "website",
         "accepted_reseller_conditions", "accepted_bid_exclusivity", "status",

@@ -15,10 +15,16 @@ A bid that is still OPEN or DRAFT_UNVERIFIED at its deadline *is* expired, wheth
 the ``expire_bids`` job has recorded it yet (:func:`effective_status`).
 
 Matching (:func:`matches`): a partner receives a bid when it is an active partner and its
-bid preferences name the bid's language, the bid's region (or the country that contains
-it: a partner serving ``CH`` matches a bid in ``CH-VD``), and at least one of the bid's
-product families. A partner without preferences receives no bid: receiving bids is
-opt-in (decided).
+profile names the bid's language, the bid's region (or the country that contains it: a
+partner serving ``CH`` matches a bid in ``CH-VD``; one serving only ``CH-VD`` does not
+match a bid for all of ``CH``), and at least one of the bid's product families.
+
+The profile is the partner's directory listing (its languages, regions and product
+families: ``domain.program`` cleans them, ``updateDirectoryListing`` edits them), whether
+or not the listing is published: publication only decides what the public directory
+shows. A partner without a listing, or whose listing names no language, region or family,
+receives no bid: receiving bids is opt-in (decided). The region rule is the directory's
+region filter (:func:`domain.program.region_search_values`): one rule for both.
 """
 
 from __future__ import annotations
@@ -33,6 +39,7 @@ from decimal import Decimal
 from domain.errors import DomainError
 from domain.money import Currency, Money, MoneyError
 from domain.pricing import default_catalog
+from domain.program import region_search_values
 
 
 class BidStatus(enum.StrEnum):
@@ -46,14 +53,6 @@ class BidStatus(enum.StrEnum):
     EXPIRED = "EXPIRED"
     #: When it went out, no active partner matched it; nobody received it.
     NO_MATCH = "NO_MATCH"
-
-
-class PreferenceKind(enum.StrEnum):
-    """What a partner's bid preference names."""
-
-    LANGUAGE = "LANGUAGE"
-    REGION = "REGION"
-    FAMILY = "FAMILY"
 
 
 class BidError(DomainError):
@@ -82,7 +81,6 @@ MAX_AMOUNT = Decimal("999999999999.99")
 MIN_OPEN = timedelta(hours=1)
 #: ... and at most this long.
 MAX_OPEN = timedelta(days=180)
-MAX_PREFERENCES_PER_KIND = 30
 
 KNOWN_FAMILIES: frozenset[str] = frozenset(
     spec.family for spec in default_catalog().products.values()
@@ -149,9 +147,9 @@ def check_award_allowed(status: BidStatus) -> None:
 
 
 def region_keys(region: str) -> tuple[str, ...]:
-    """The partner regions that cover ``region``: itself and, for a subdivision, its country."""
-    country, _, subdivision = region.partition("-")
-    return (region, country) if subdivision else (region,)
+    """The partner regions that cover ``region``: itself and, for a subdivision, its country
+    (the directory's region filter: a listing serving ``CH`` serves ``CH-VD``)."""
+    return region_search_values((region,))
 
 
 @dataclass(frozen=True)
@@ -289,40 +287,6 @@ def validate_offer(
     if len(text) > MAX_MESSAGE:
         raise BidError("TOO_LONG", f"At most {MAX_MESSAGE} characters.", "message")
     return money, text
-
-
-@dataclass(frozen=True)
-class Preferences:
-    languages: frozenset[str]
-    regions: frozenset[str]
-    families: frozenset[str]
-
-    def rows(self) -> list[tuple[PreferenceKind, str]]:
-        return sorted(
-            [(PreferenceKind.LANGUAGE, v) for v in self.languages]
-            + [(PreferenceKind.REGION, v) for v in self.regions]
-            + [(PreferenceKind.FAMILY, v) for v in self.families]
-        )
-
-
-def validate_preferences(
-    languages: Iterable[str], regions: Iterable[str], families: Iterable[str]
-) -> Preferences:
-    """A partner's bid preferences; all empty means it receives no bid."""
-    langs = frozenset(clean_language(v, "languages") for v in languages)
-    regs = frozenset(clean_region(v, "regions") for v in regions)
-    fams = frozenset(v.strip().upper() for v in families)
-    unknown = fams - KNOWN_FAMILIES
-    if unknown:
-        raise BidError(
-            "UNKNOWN_PRODUCT_FAMILY",
-            "Unknown product family: " + ", ".join(sorted(unknown)),
-            "productFamilies",
-        )
-    for name, values in (("languages", langs), ("regions", regs), ("productFamilies", fams)):
-        if len(values) > MAX_PREFERENCES_PER_KIND:
-            raise BidError("TOO_MANY", f"At most {MAX_PREFERENCES_PER_KIND} values.", name)
-    return Preferences(langs, regs, fams)
 
 
 def summary(description: str, length: int = 120) -> str:

@@ -8,8 +8,8 @@ Posting and fan-out (decided)
       the bid becomes ``NO_MATCH`` (the payload and the confirmation email say so).
     - Going out writes ONE outbox row ``fan_out_bid {bid_id}`` (dedupe key
       ``bid:<id>:fan_out``) in the same transaction. Its handler (:func:`plan_fan_out`)
-      reads, in one index-only scan, the ids of the candidate partners (those taking the
-      bid's language), cuts them into keyset ranges ``(after_partner_id,
+      reads, in one index-only scan, the ids of the candidate partners (those whose profile
+      takes the bid's language), cuts them into keyset ranges ``(after_partner_id,
       through_partner_id]`` of at most ``chunk_size`` candidates, and writes one
       outbox row ``deliver_bid_chunk`` per range (dedupe key ``bid:<id>:chunk:<after>``).
       Each chunk (:func:`deliver_chunk`) applies the rule to its range and inserts the
@@ -26,14 +26,29 @@ Posting and fan-out (decided)
       is past the last range, does not receive the bid.
     - A chunk that runs after the bid closed (awarded, expired) delivers nothing.
 
+The partner's profile
+    A partner receives bids for the languages, regions and product families of its
+    directory listing (``directory_listing_tags``, edited by ``updateDirectoryListing``),
+    whether or not the listing is published: publication only decides what the public
+    directory shows. There is no separate bid profile. The tags carry the listing's
+    ``partner_id`` (kept equal by a composite foreign key) so that the candidates come from
+    ``ix_directory_listing_tags_kind_value_partner (kind, value, partner_id, listing_id)``
+    alone, in partner id order: an index-only range scan for the plan and for each chunk.
+    (Joining ``directory_listings`` for the partner id instead would make every chunk
+    either scan all of the language's candidates or walk the listings by partner id
+    including those not taking the language: its work would no longer be bounded by
+    ``chunk_size``.) Languages are lower-case ISO 639-1 codes, regions upper-case ISO 3166
+    codes, families catalog families on both sides (``domain.program`` cleans them).
+
 Contact details
     The author's name and email are stored on the bid and shown to a partner only once its
     offer is awarded (the ``bid_awarded`` email carries them too). Partners see the bid's
     description, families, budget, language, region and deadline.
 
 Roles
-    On the partner side, legal representatives and administrators see received bids,
-    make offers and set the bid preferences; collaborators and external members do not.
+    On the partner side, legal representatives and administrators see received bids and
+    make offers; collaborators and external members do not. The profile is the listing's,
+    edited by a legal representative (the directory's rule).
 """
 
 from __future__ import annotations
@@ -47,7 +62,7 @@ from datetime import datetime
 from decimal import Decimal
 from typing import Any
 
-from sqlalchemy import Select, delete, exists, func, select, update
+from sqlalchemy import Select, exists, func, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
@@ -55,12 +70,12 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from db.models import (
     Bid,
     BidDelivery,
+    DirectoryListingTag,
     Membership,
     Offer,
     Organization,
     OutboxMessage,
     Partner,
-    PartnerBidPreference,
     User,
     utcnow,
 )
@@ -73,8 +88,6 @@ from domain.bids import (
     BidError,
     BidStatus,
     PartnerProfile,
-    PreferenceKind,
-    Preferences,
     check_award_allowed,
     check_offer_allowed,
     check_verifiable,
@@ -86,10 +99,10 @@ from domain.bids import (
     summary,
     validate_bid,
     validate_offer,
-    validate_preferences,
 )
 from domain.enums import PartnerStatus, Role
 from domain.money import Currency, Money
+from domain.program import DirectoryTagKind
 from resolvers.auth import require_writer
 from resolvers.context import RequestContext
 from resolvers.errors import UNAUTHENTICATED, UseCaseError, not_found
@@ -117,24 +130,26 @@ _WAITING = (BidStatus.OPEN, BidStatus.DRAFT_UNVERIFIED)
 
 # -- matching (the SQL of domain.bids.matches) -------------------------------------------
 
+Tag = DirectoryListingTag
 
-def _has(kind: PreferenceKind, values: Sequence[str]) -> Any:
-    pref = PartnerBidPreference
-    return exists().where(
-        pref.partner_id == Partner.id, pref.kind == kind, pref.value.in_(list(values))
-    )
+
+def _has(kind: DirectoryTagKind, values: Sequence[str]) -> Any:
+    """The partner's listing names one of ``values`` (published or not): a probe of
+    ``(kind, value, partner_id)``."""
+    return exists().where(Tag.partner_id == Partner.id, Tag.kind == kind, Tag.value.in_(values))
 
 
 def matching_partners(criteria: BidCriteria, author_user_id: int | None) -> Select[Any]:
     """The ids of the active partners that receive a bid with these criteria.
 
-    A partner the author is a member of never receives the author's own bid.
+    The profile is the partner's directory listing, published or not. A partner the
+    author is a member of never receives the author's own bid.
     """
     stmt = select(Partner.id).where(
         Partner.status == PartnerStatus.ACTIVE,
-        _has(PreferenceKind.LANGUAGE, [criteria.language]),
-        _has(PreferenceKind.REGION, region_keys(criteria.region)),
-        _has(PreferenceKind.FAMILY, sorted(criteria.families)),
+        _has(DirectoryTagKind.LANGUAGE, [criteria.language]),
+        _has(DirectoryTagKind.REGION, region_keys(criteria.region)),
+        _has(DirectoryTagKind.PRODUCT_FAMILY, sorted(criteria.families)),
     )
     if author_user_id is not None:
         stmt = stmt.where(
@@ -431,15 +446,15 @@ class ChunkRange:
         }
 
 
-def candidate_partners(criteria: BidCriteria) -> Select[Any]:
-    """The partners taking the bid's language, in id order: one index-only range scan of
-    ``(kind, value, partner_id)``. A superset of the matching partners; each chunk applies
-    the whole rule to its range."""
-    pref = PartnerBidPreference
+def candidate_partners(criteria: BidCriteria, *columns: Any) -> Select[Any]:
+    """The partners whose listing takes the bid's language (published or not), in partner
+    id order: one index-only range scan of ``(kind, value, partner_id, listing_id)``; any
+    ``columns`` added must be of that index. A superset of the matching partners; each
+    chunk applies the whole rule to its range."""
     return (
-        select(pref.partner_id)
-        .where(pref.kind == PreferenceKind.LANGUAGE, pref.value == criteria.language)
-        .order_by(pref.partner_id)
+        select(Tag.partner_id, *columns)
+        .where(Tag.kind == DirectoryTagKind.LANGUAGE, Tag.value == criteria.language)
+        .order_by(Tag.partner_id)
     )
 
 
@@ -459,8 +474,8 @@ async def plan_fan_out(
 ) -> list[OutboxMessage]:
     """Cut the bid's candidate partners into keyset ranges; one outbox row per range.
 
-    One query reads the candidates' ids (those taking the bid's language, from the
-    preferences index), whatever their number; the ranges hold at most ``chunk_size``
+    One query reads the candidates' ids (those whose listing takes the bid's language,
+    from the tags' partner index), whatever their number; the ranges hold at most ``chunk_size``
     candidates each, so a chunk's work is bounded. Runs in the fan-out job's transaction;
     returns the rows written (flushed: with ids).
     """
@@ -507,21 +522,23 @@ class ChunkResult:
 async def _matching_in_range(session: AsyncSession, bid: Bid, chunk: ChunkRange) -> list[int]:
     """The partners of the chunk's range that receive the bid, by ``domain.bids.matches``.
 
-    Plain index lookups whatever the table statistics: the range's candidates (the
-    preferences index), then their partner rows and preferences by primary key; the rule
-    itself runs here, in Python. (One INSERT ... SELECT with the rule's EXISTS clauses
-    was quadratic on a freshly loaded table, before ANALYZE.)
+    Plain index lookups whatever the table statistics: the range's candidates and their
+    listing ids (an index-only range scan of the tags' partner index), then their partner
+    rows and their listings' tags by primary key; the rule itself runs here, in Python.
+    (One INSERT ... SELECT with the rule's EXISTS clauses was quadratic on a freshly
+    loaded table, before ANALYZE.)
     """
-    pref = PartnerBidPreference
     criteria = criteria_of(bid)
-    candidates = list(
-        await session.scalars(
-            candidate_partners(criteria).where(
-                pref.partner_id > chunk.after_partner_id,
-                pref.partner_id <= chunk.through_partner_id,
+    listing_of: dict[int, int] = {
+        pid: listing_id
+        for pid, listing_id in await session.execute(
+            candidate_partners(criteria, Tag.listing_id).where(
+                Tag.partner_id > chunk.after_partner_id,
+                Tag.partner_id <= chunk.through_partner_id,
             )
         )
-    )
+    }
+    candidates = list(listing_of)
     if not candidates:
         return []
     partners = {
@@ -532,11 +549,13 @@ async def _matching_in_range(session: AsyncSession, bid: Bid, chunk: ChunkRange)
             )
         )
     }
-    found: dict[int, dict[PreferenceKind, set[str]]] = defaultdict(lambda: defaultdict(set))
-    for pid, kind, value in await session.execute(
-        select(pref.partner_id, pref.kind, pref.value).where(pref.partner_id.in_(candidates))
+    # By the tags' primary key (listing_id, kind, value): index-only.
+    partner_of = {listing_id: pid for pid, listing_id in listing_of.items()}
+    found: dict[int, dict[DirectoryTagKind, set[str]]] = defaultdict(lambda: defaultdict(set))
+    for listing_id, kind, value in await session.execute(
+        select(Tag.listing_id, Tag.kind, Tag.value).where(Tag.listing_id.in_(list(partner_of)))
     ):
-        found[pid][kind].add(value)
+        found[partner_of[listing_id]][kind].add(value)
     # The author's own organizations never receive the author's bid.
     excluded: set[int] = set()
     if bid.author_user_id is not None:
@@ -551,9 +570,9 @@ async def _matching_in_range(session: AsyncSession, bid: Bid, chunk: ChunkRange)
             continue
         profile = PartnerProfile(
             active=partners[pid][0] is PartnerStatus.ACTIVE,
-            languages=frozenset(found[pid][PreferenceKind.LANGUAGE]),
-            regions=frozenset(found[pid][PreferenceKind.REGION]),
-            families=frozenset(found[pid][PreferenceKind.FAMILY]),
+            languages=frozenset(found[pid][DirectoryTagKind.LANGUAGE]),
+            regions=frozenset(found[pid][DirectoryTagKind.REGION]),
+            families=frozenset(found[pid][DirectoryTagKind.PRODUCT_FAMILY]),
         )
         if matches(criteria, profile):
             matching.append(pid)
@@ -796,74 +815,6 @@ async def expire_bids(
     return sorted(expired)
 
 
-# -- bid preferences ----------------------------------------------------------------------------
-
-
-async def load_preferences(session: AsyncSession, partner_id: int) -> Preferences:
-    found: dict[PreferenceKind, set[str]] = defaultdict(set)
-    rows = await session.execute(
-        select(PartnerBidPreference.kind, PartnerBidPreference.value).where(
-            PartnerBidPreference.partner_id == partner_id
-        )
-    )
-    for kind, value in rows:
-        found[kind].add(value)
-    return Preferences(
-        frozenset(found[PreferenceKind.LANGUAGE]),
-        frozenset(found[PreferenceKind.REGION]),
-        frozenset(found[PreferenceKind.FAMILY]),
-    )
-
-
-async def set_bid_preferences(
-    ctx: RequestContext,
-    *,
-    partner_id: int,
-    languages: Sequence[str],
-    regions: Sequence[str],
-    product_families: Sequence[str],
-) -> Preferences:
-    """Replace what the partner receives bids for (all empty: it receives none)."""
-    require_writer(ctx)
-    prefs = validate_preferences(languages, regions, product_families)
-    async with transaction(ctx.services.sessionmaker) as session:
-        partner = await _acting_partner(session, ctx, partner_id)
-        before = await load_preferences(session, partner.id)
-        await session.execute(
-            delete(PartnerBidPreference).where(PartnerBidPreference.partner_id == partner.id)
-        )
-        session.add_all(
-            PartnerBidPreference(partner_id=partner.id, kind=kind, value=value)
-            for kind, value in prefs.rows()
-        )
-        record_audit(
-            session,
-            action="partner.bid_preferences",
-            subject_type="Partner",
-            subject_id=partner.id,
-            actor_user_id=ctx.viewer.user_id,
-            actor_api_token_id=ctx.viewer.api_token_id,
-            organization_id=partner.organization_id,
-            before=_prefs_json(before),
-            after=_prefs_json(prefs),
-        )
-    return prefs
-
-
-def _prefs_json(prefs: Preferences) -> dict[str, Any]:
-    return {
-        "languages": sorted(prefs.languages),
-        "regions": sorted(prefs.regions),
-        "product_families": sorted(prefs.families),
-    }
-
-
-async def bid_preferences(ctx: RequestContext, partner_id: int) -> Preferences:
-    async with ctx.services.sessionmaker() as session:
-        partner = await _acting_partner(session, ctx, partner_id)
-        return await load_preferences(session, partner.id)
-
-
 # -- reading -------------------------------------------------------------------------------------
 
 
@@ -910,6 +861,5 @@ __all__ = [
     "make_offer",
     "plan_fan_out",
     "post_bid",
-    "set_bid_preferences",
     "verify_bid_email",
 ]

@@ -5,6 +5,12 @@ pg_trgm GIN index on PostgreSQL), filters as semi-joins on `directory_listing_ta
 (any of the values within a kind, every kind given), keyset pages on the listing id.
 Shown: published listings of ACTIVE partners. `verified`: the partner was admitted
 through an accepted application (registration number and website checked).
+
+The listing's languages, regions and product families are also the partner's profile for
+bids (``resolvers.bids`` matches bids on them), whether or not the listing is published:
+publication only decides what the public directory shows. The region rule is the same on
+both sides (``domain.program.region_search_values``: a listing serving ``CH`` is found by,
+and receives bids for, ``CH-VD``).
 """
 
 from __future__ import annotations
@@ -237,7 +243,11 @@ def _snapshot(listing: DirectoryListing, tags: dict[DirectoryTagKind, list[str]]
 async def update_directory_listing(
     ctx: RequestContext, *, partner_id: int, changes: ListingChanges
 ) -> ListingView:
-    """A partner's legal representative creates or edits its listing and opts in or out."""
+    """A partner's legal representative creates or edits its listing and opts in or out.
+
+    The languages, regions and product families saved here are also what the partner
+    receives bids for, published or not (``published`` only controls the directory).
+    """
     user_id = require_user(ctx)
     # Validate everything before opening the transaction: a bad field writes nothing.
     description = (
@@ -310,7 +320,10 @@ async def update_directory_listing(
                     )
                 )
                 session.add_all(
-                    DirectoryListingTag(listing_id=listing.id, kind=kind, value=v) for v in values
+                    DirectoryListingTag(
+                        listing_id=listing.id, partner_id=listing.partner_id, kind=kind, value=v
+                    )
+                    for v in values
                 )
                 tags[kind] = sorted(values)
             listing.name = org.name

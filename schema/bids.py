@@ -7,6 +7,11 @@ Who sees what of a bid
       without its author, and its own offer. ``authorContact`` stays null until that
       partner's offer is awarded;
     - anyone else: nothing (``node(id:)`` answers null, as for a missing bid).
+
+Who receives a bid
+    Every active partner whose directory listing (``updateDirectoryListing``: languages,
+    regions, product families) takes the bid's language, region and one of its families,
+    whether or not the listing is published. There is no separate bid profile.
 """
 
 from __future__ import annotations
@@ -56,23 +61,6 @@ class IsBidAuthor(Forbidden):
 class BidContact:
     name: str = strawberry.field(description="The author's name.")
     email: str = strawberry.field(description="The author's email address.")
-
-
-@strawberry.type(description="What a partner receives bids for.")
-class BidPreferences:
-    languages: list[str] = strawberry.field(description="ISO 639-1 codes, e.g. fr.")
-    regions: list[str] = strawberry.field(
-        description="ISO 3166 country or subdivision codes; a country covers its subdivisions."
-    )
-    product_families: list[str] = strawberry.field(description="Product families.")
-
-    @classmethod
-    def of(cls, prefs: Any) -> BidPreferences:
-        return cls(
-            languages=sorted(prefs.languages),
-            regions=sorted(prefs.regions),
-            product_families=sorted(prefs.families),
-        )
 
 
 @strawberry.type(description="A partner's offer on a bid.")
@@ -323,22 +311,6 @@ class AwardOfferPayload:
     offer: Offer | None = strawberry.field(default=None, description="The awarded offer.")
 
 
-@strawberry.input(description="What a partner receives bids for; all empty: no bids.")
-class SetBidPreferencesInput:
-    partner_id: relay.GlobalID = strawberry.field(description="The partner.")
-    languages: list[str] = strawberry.field(description="ISO 639-1 codes.")
-    regions: list[str] = strawberry.field(description="ISO 3166 codes.")
-    product_families: list[str] = strawberry.field(description="Product families.")
-
-
-@strawberry.type(description="The partner's bid preferences, or why they were not changed.")
-class SetBidPreferencesPayload:
-    user_errors: list[UserError] = strawberry.field(description="Why nothing happened.")
-    preferences: BidPreferences | None = strawberry.field(
-        default=None, description="The preferences now."
-    )
-
-
 # -- root fields ------------------------------------------------------------------------------
 
 
@@ -386,14 +358,6 @@ class BidQueries:
     async def authored_bid(self, info: Info, author_token: str) -> Bid | None:
         row = await use_cases.bid_by_author_token(info.context, author_token)
         return Bid.of(row, as_author=True) if row else None
-
-    @strawberry.field(description="What a partner you act for receives bids for.")
-    async def bid_preferences(self, info: Info, partner_id: relay.GlobalID) -> BidPreferences:
-        async def run() -> BidPreferences:
-            pid = decode_id(partner_id, "Partner", "partnerId")
-            return BidPreferences.of(await use_cases.bid_preferences(info.context, pid))
-
-        return await _query(run)
 
 
 @strawberry.type
@@ -477,21 +441,3 @@ class BidMutations:
             }
 
         return await mutate(AwardOfferPayload, run)
-
-    @strawberry.mutation(
-        description="Set what a partner you act for receives bids for (replaces them)."
-    )
-    async def set_bid_preferences(
-        self, info: Info, input: SetBidPreferencesInput
-    ) -> SetBidPreferencesPayload:
-        async def run() -> dict[str, Any]:
-            prefs = await use_cases.set_bid_preferences(
-                info.context,
-                partner_id=decode_id(input.partner_id, "Partner", "partnerId"),
-                languages=input.languages,
-                regions=input.regions,
-                product_families=input.product_families,
-            )
-            return {"preferences": BidPreferences.of(prefs)}
-
-        return await mutate(SetBidPreferencesPayload, run)

@@ -245,7 +245,10 @@ class SetCollaboratorClientsPayload:
 # -- directory --------------------------------------------------------------------------
 
 
-@strawberry.type(description="A partner's public entry in the partner directory.")
+@strawberry.type(
+    description="A partner's entry in the partner directory. Its languages, regions and "
+    "product families are also what the partner receives bids for, published or not."
+)
 class DirectoryEntry(relay.Node):
     id: relay.NodeID[int]
     name: str = strawberry.field(description="The partner's name.")
@@ -258,7 +261,9 @@ class DirectoryEntry(relay.Node):
         description="Admitted through an accepted application (registration number and "
         "website checked)."
     )
-    published: bool = strawberry.field(description="Shown in the public directory.")
+    published: bool = strawberry.field(
+        description="Shown in the public directory (bids are matched on the listing either way)."
+    )
     updated_at: datetime = strawberry.field(description="Last edited.")
     partner_id: strawberry.Private[int]
 
@@ -299,12 +304,18 @@ class DirectoryEntry(relay.Node):
 class UpdateDirectoryListingInput:
     partner_id: relay.GlobalID = strawberry.field(description="The partner.")
     published: bool | None = strawberry.field(
-        default=None, description="Opt in (true) or out (false) of the public directory."
+        default=None,
+        description="Opt in (true) or out (false) of the public directory; bids are matched "
+        "on the languages, regions and product families either way.",
     )
     description: str | None = strawberry.field(default=None, description="At most 2000 chars.")
     website: str | None = strawberry.field(default=None, description="Empty string: none.")
     languages: list[str] | None = strawberry.field(default=None, description="ISO 639-1.")
-    regions: list[str] | None = strawberry.field(default=None, description="ISO 3166.")
+    regions: list[str] | None = strawberry.field(
+        default=None,
+        description="ISO 3166 countries or subdivisions; a country covers its subdivisions "
+        "(CH: found by, and receives bids for, CH-VD).",
+    )
     product_families: list[str] | None = strawberry.field(
         default=None, description="Catalog families, e.g. WEB_HOSTING."
     )
@@ -711,7 +722,9 @@ class ProgramMutations:
 
     @strawberry.mutation(
         description="Create or edit the partner's directory listing, opt in or out "
-        "(a legal representative of the partner).",
+        "(a legal representative of the partner). Its languages, regions and product "
+        "families are what the partner receives bids for, published or not; none of a "
+        "kind: no bids.",
         permission_classes=[IsPerson],
     )
     async def update_directory_listing(

@@ -4,12 +4,15 @@ Thin: each parses its message and calls ``resolvers.bids``.
 
 - ``fan_out_bid`` (outbox row ``{bid_id}``, written when a bid goes out): plans the chunks
   (``resolvers.bids.plan_fan_out``: one ``deliver_bid_chunk`` outbox row per keyset range
-  of ``CHUNK_SIZE`` partners) and, once that commits, sends the chunk rows to the broker at
-  once (the sweeper would otherwise pick them up on its next pass; a duplicate send is
-  harmless).
+  of ``CHUNK_SIZE`` candidate partners, those whose directory listing, published or not,
+  takes the bid's language: an index-only scan of the listing tags' partner index) and,
+  once that commits, sends the chunk rows to the broker at once (the sweeper would
+  otherwise pick them up on its next pass; a duplicate send is harmless).
 - ``deliver_bid_chunk`` (outbox row ``{bid_id, after_partner_id, through_partner_id}``):
-  delivers the range (``ON CONFLICT DO NOTHING``) and queues one ``bid_received`` email per
-  partner newly delivered, in the same transaction.
+  applies the whole matching rule to the range's candidates (their listings' languages,
+  regions and families, as they are when the chunk runs), delivers to those matching
+  (``ON CONFLICT DO NOTHING``) and queues one ``bid_received`` email per partner newly
+  delivered, in the same transaction.
 - ``expire_bids`` (no argument; enqueued every minute by ``workers.scheduler``): records
   EXPIRED on the bids past their deadline.
 

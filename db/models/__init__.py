@@ -1,7 +1,7 @@
 """Every table of partnergraph; import models from here."""
 
 from db.models.base import Base, utcnow
-from db.models.bids import Bid, BidDelivery, Offer, PartnerBidPreference
+from db.models.bids import Bid, BidDelivery, Offer
 from db.models.billing import Invoice, InvoiceLine
 from db.models.catalog import Partner, Product
 from db.models.commerce import InvoiceCounter, Order, OrderKind
@@ -59,7 +59,6 @@ __all__ = [
     "OutboxMessage",
     "Partner",
     "PartnerApplication",
-    "PartnerBidPreference",
     "PartnerReview",
     "Product",
     "ProgramEnrollment",

@@ -1,4 +1,4 @@
-"""Bids, their delivery to partners, the partners' offers, and what partners want to receive.
+"""Bids, their delivery to partners, and the partners' offers.
 
 Database guarantees (whatever the code does):
 
@@ -11,11 +11,10 @@ Database guarantees (whatever the code does):
 - a bid goes out only with an author: a signed-in user, or a visitor whose email link was
   used (``verified_at``).
 
-``partner_bid_preferences`` is the bids' own matching profile (languages, regions, product
-families per partner), indexed ``(kind, value, partner_id)`` for the fan-out's lookups. It
-deliberately does not depend on the directory tables (``directory_listing_tags``, built at
-the same time); the two could later be unified, e.g. by deriving the preferences from a
-published listing.
+What a partner receives bids for is its profile: the languages, regions and product
+families of its directory listing (``directory_listing_tags`` in ``db.models.program``,
+published or not), read by the fan-out through the index
+``ix_directory_listing_tags_kind_value_partner (kind, value, partner_id, listing_id)``.
 """
 
 from __future__ import annotations
@@ -38,7 +37,7 @@ from sqlalchemy import (
 from sqlalchemy.orm import Mapped, mapped_column
 
 from db.models.base import Amount, Base, BigId, CreatedMixin, IdMixin, enum_column, utcnow
-from domain.bids import BidStatus, PreferenceKind
+from domain.bids import BidStatus
 from domain.money import Currency
 
 
@@ -146,19 +145,3 @@ class Offer(IdMixin, CreatedMixin, Base):
         ),
         CheckConstraint("amount > 0", name="amount_positive"),
     )
-
-
-class PartnerBidPreference(Base):
-    """One thing a partner wants bids for: a language, a region or a product family."""
-
-    __tablename__ = "partner_bid_preferences"
-
-    partner_id: Mapped[int] = mapped_column(
-        BigId, ForeignKey("partners.id", ondelete="CASCADE"), primary_key=True
-    )
-    kind: Mapped[PreferenceKind] = mapped_column(
-        enum_column(PreferenceKind, "bid_preference_kind"), primary_key=True
-    )
-    value: Mapped[str] = mapped_column(String(40), primary_key=True)
-
-    __table_args__ = (Index("ix_partner_bid_preferences_lookup", "kind", "value", "partner_id"),)

@@ -7,6 +7,13 @@ portable, and on PostgreSQL served by a pg_trgm GIN index (the extension is crea
 before the tables; a migration must run `CREATE EXTENSION IF NOT EXISTS pg_trgm` first).
 Filters go through `directory_listing_tags(kind, value, listing_id)`, indexed in that
 order; pages are keyset on the listing id.
+
+The listing's tags are also the partner's profile for bids (``resolvers.bids``), published
+or not: publication only decides what the public directory shows. The bid fan-out reads
+them in partner order, hence the tags carry the listing's ``partner_id`` too (kept equal
+to the listing's by a composite foreign key) and a second index
+``(kind, value, partner_id, listing_id)``: the candidates of a bid's language, in partner
+id order and by keyset range of partner ids, are index-only range scans.
 """
 
 from __future__ import annotations
@@ -146,7 +153,8 @@ class PartnerReview(IdMixin, CreatedMixin, Base):
 
 
 class DirectoryListing(IdMixin, CreatedMixin, Base):
-    """A partner's entry in the public directory; shown only while published."""
+    """A partner's entry in the public directory, shown only while published; its tags are
+    also the partner's profile for bids, published or not."""
 
     __tablename__ = "directory_listings"
 
@@ -162,6 +170,8 @@ class DirectoryListing(IdMixin, CreatedMixin, Base):
     updated_at: Mapped[datetime] = mapped_column(default=utcnow, onupdate=utcnow)
 
     __table_args__ = (
+        # Target of the tags' (listing_id, partner_id) key: a tag names its listing's partner.
+        UniqueConstraint("id", "partner_id"),
         # Keyset pages of published listings walk this index in id order.
         Index(
             "ix_directory_listings_published_id",
@@ -180,19 +190,39 @@ class DirectoryListing(IdMixin, CreatedMixin, Base):
 
 
 class DirectoryListingTag(Base):
-    """One language, region or product family of a listing (the filters of the search)."""
+    """One language, region or product family of a listing: a filter of the directory's
+    search, and what the partner receives bids for (published or not)."""
 
     __tablename__ = "directory_listing_tags"
 
-    listing_id: Mapped[int] = mapped_column(
-        BigId, ForeignKey("directory_listings.id", ondelete="CASCADE"), primary_key=True
-    )
+    listing_id: Mapped[int] = mapped_column(BigId, primary_key=True)
     kind: Mapped[DirectoryTagKind] = mapped_column(
         enum_column(DirectoryTagKind, "directory_tag_kind"), primary_key=True
     )
     value: Mapped[str] = mapped_column(String(40), primary_key=True)
+    # The listing's partner, copied so that the bid fan-out reads partner ids from an index
+    # alone; the composite key below keeps it equal to the listing's.
+    partner_id: Mapped[int] = mapped_column(BigId)
 
-    __table_args__ = (Index("ix_directory_listing_tags_kind_value", "kind", "value", "listing_id"),)
+    __table_args__ = (
+        ForeignKeyConstraint(
+            ["listing_id", "partner_id"],
+            ["directory_listings.id", "directory_listings.partner_id"],
+            name="fk_directory_listing_tags_listing",
+            ondelete="CASCADE",
+        ),
+        # The directory's filters: semi-joins on the listing id.
+        Index("ix_directory_listing_tags_kind_value", "kind", "value", "listing_id"),
+        # The bid fan-out: a language's candidates in partner id order (keyset chunks),
+        # with their listing ids (to load their profiles by primary key), index-only.
+        Index(
+            "ix_directory_listing_tags_kind_value_partner",
+            "kind",
+            "value",
+            "partner_id",
+            "listing_id",
+        ),
+    )
 
 
 # pg_trgm before the trigram index (create_all in tests and benches; migrations do the same).

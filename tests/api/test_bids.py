@@ -1,5 +1,8 @@
 """Bids through the API (SQLite and PostgreSQL): post, verify, fan-out, offer, award, expire.
 
+A partner receives bids for the languages, regions and product families of its directory
+listing (``updateDirectoryListing``), published or not.
+
 The fan-out jobs run synchronously here: the test calls the actors' handlers through
 ``workers.outbox.process_once`` (as a worker would), except in the StubBroker test, where
 a real ``dramatiq.Worker`` consumes the messages in this process.
@@ -22,19 +25,21 @@ from db.models import (
     AuditEvent,
     Bid,
     BidDelivery,
+    DirectoryListing,
+    DirectoryListingTag,
     Membership,
     Offer,
     Organization,
     OutboxMessage,
     Partner,
-    PartnerBidPreference,
     User,
     utcnow,
 )
 from db.session import transaction
-from domain.bids import PreferenceKind
+from domain.bids import BidCriteria
 from domain.enums import PartnerStatus, Role
 from domain.money import Currency
+from domain.program import DirectoryTagKind
 from resolvers import bids as use_cases
 from resolvers.auth import hash_password, new_support_code
 from resolvers.bids import DELIVER_BID_CHUNK, FAN_OUT_BID, ChunkRange
@@ -57,8 +62,8 @@ OFFER = """mutation($i: MakeOfferInput!) { makeOffer(input: $i) {
     userErrors { field code } } }"""
 AWARD = """mutation($i: AwardOfferInput!) { awardOffer(input: $i) {
     bid { status awardedOffer { id } } offer { id awarded } userErrors { field code } } }"""
-PREFS = """mutation($i: SetBidPreferencesInput!) { setBidPreferences(input: $i) {
-    preferences { languages regions productFamilies } userErrors { field code } } }"""
+LISTING = """mutation($i: UpdateDirectoryListingInput!) { updateDirectoryListing(input: $i) {
+    entry { id languages regions productFamilies published } userErrors { field code } } }"""
 RECEIVED = """query($p: ID!) { receivedBids(partnerId: $p, first: 10) { edges { node {
     id status description budget { amount currency } authorContact { name email }
     myOffer { id } matchingPartners } } } }"""
@@ -80,8 +85,11 @@ async def make_partner(
     regions: tuple[str, ...] = ("CH",),
     families: tuple[str, ...] = ("WEB_HOSTING",),
     status: PartnerStatus = PartnerStatus.ACTIVE,
+    listing: bool = True,
 ) -> tuple[int, str]:
-    """A partner organization with a legal representative; returns (partner id, rep email)."""
+    """A partner organization with a legal representative and (unless ``listing`` is
+    false) an unpublished directory listing with these tags; returns (partner id, rep
+    email)."""
     email = f"rep@{name.lower().replace(' ', '-')}.example"
     async with transaction(sm) as session:
         org = Organization(name=name, currency=Currency.CHF, support_code=new_support_code())
@@ -94,13 +102,19 @@ async def make_partner(
         partner = Partner(organization_id=org.id, status=status)
         session.add(partner)
         await session.flush()
+        if not listing:
+            return partner.id, email
+        row = DirectoryListing(partner_id=partner.id, published=False, name=name)
+        session.add(row)
+        await session.flush()
         for kind, values in (
-            (PreferenceKind.LANGUAGE, languages),
-            (PreferenceKind.REGION, regions),
-            (PreferenceKind.FAMILY, families),
+            (DirectoryTagKind.LANGUAGE, languages),
+            (DirectoryTagKind.REGION, regions),
+            (DirectoryTagKind.PRODUCT_FAMILY, families),
         ):
             session.add_all(
-                PartnerBidPreference(partner_id=partner.id, kind=kind, value=v) for v in values
+                DirectoryListingTag(listing_id=row.id, partner_id=partner.id, kind=kind, value=v)
+                for v in values
             )
         return partner.id, email
 
@@ -161,20 +175,23 @@ async def count(sm: SM, model: Any) -> int:
         return int(await session.scalar(select(func.count()).select_from(model)) or 0)
 
 
-async def set_prefs(api: Api, token: str, partner_id: int, **values: list[str]) -> dict[str, Any]:
+async def set_profile(
+    api: Api, token: str, partner_id: int, **values: list[str] | bool
+) -> dict[str, Any]:
+    """``updateDirectoryListing`` with the given fields (languages, regions, families,
+    published); the others stay."""
+    names = {"families": "productFamilies"}
     data = await api.ok(
-        PREFS,
+        LISTING,
         {
             "i": {
                 "partnerId": gid("Partner", partner_id),
-                "languages": values.get("languages", []),
-                "regions": values.get("regions", []),
-                "productFamilies": values.get("families", []),
+                **{names.get(key, key): value for key, value in values.items()},
             }
         },
         token=token,
     )
-    return data["setBidPreferences"]  # type: ignore[no-any-return]
+    return data["updateDirectoryListing"]  # type: ignore[no-any-return]
 
 
 async def offer(
@@ -201,17 +218,20 @@ def codes(payload: dict[str, Any]) -> list[str]:
 
 @pytest.fixture
 async def market(api: Api, world: Any, sessionmaker: SM) -> dict[str, Any]:
-    """The demo partner takes bids in fr / CH / WEB_HOSTING; four other partners."""
+    """The demo partner's listing (unpublished) takes fr, de / CH / WEB_HOSTING; four
+    other partners with unpublished listings."""
     rep = await login(api, "rep@partner.example")
     alpine = world.partner_id
-    result = await set_prefs(
+    result = await set_profile(
         api, rep, alpine, languages=["fr", "de"], regions=["CH"], families=["web_hosting"]
     )
     assert result["userErrors"] == []
-    assert result["preferences"] == {
+    entry = result["entry"]
+    assert {k: v for k, v in entry.items() if k != "id"} == {
         "languages": ["de", "fr"],
         "regions": ["CH"],
         "productFamilies": ["WEB_HOSTING"],
+        "published": False,
     }
     vaud, vaud_rep = await make_partner(sessionmaker, "Vaud Web", regions=("CH-VD",))
     berne, berne_rep = await make_partner(sessionmaker, "Berne Web", languages=("de",))
@@ -507,9 +527,11 @@ async def test_visitor_bid_with_no_partner_left_at_verification_is_no_match(
     assert data["userErrors"] == []
     [mail] = await emails(sessionmaker, "bid_verify_email")
     token = mail.payload["context"]["verify_url"].split("token=", 1)[1]
-    # Meanwhile the only CLOUD partner stops taking such bids.
+    # Meanwhile the only CLOUD partner stops taking such bids (its listing drops them).
     cloud_token = await login(api, market["cloud_rep"])
-    await set_prefs(api, cloud_token, market["cloud"], languages=["fr"], regions=["CH"])
+    changed = await set_profile(api, cloud_token, market["cloud"], families=[])
+    assert changed["userErrors"] == []
+    assert changed["entry"]["productFamilies"] == []
     verified = (await api.ok(VERIFY, {"i": {"token": token}}))["verifyBidEmail"]
     assert verified["userErrors"] == []
     assert verified["matchingPartners"] == 0
@@ -607,25 +629,71 @@ async def test_visitor_needs_an_email_and_a_name(
     assert await count(sessionmaker, Bid) == 0
 
 
-async def test_bid_preferences_are_checked_and_kept_to_legal_representatives_and_admins(
-    api: Api, market: dict[str, Any], world: Any
+async def matching(sm: SM, language: str, region: str, *families: str) -> set[int]:
+    """The partners a bid with these criteria goes out to (no author)."""
+    criteria = BidCriteria(language, region, frozenset(families))
+    async with sm() as session:
+        return set(await session.scalars(use_cases.matching_partners(criteria, None)))
+
+
+DIRECTORY = """query($r: [String!]) { directory(regions: $r, languages: ["fr"], first: 10) {
+    edges { node { name } } } }"""
+
+
+async def test_the_directory_listing_is_the_bid_profile_published_or_not(
+    api: Api, market: dict[str, Any], sessionmaker: SM
 ) -> None:
+    sm = sessionmaker
+    alpine, vaud, berne, cloud = (market[k] for k in ("alpine", "vaud", "berne", "cloud"))
+    # Every listing is unpublished (none in the public directory), yet they take bids.
+    assert (await api.ok(DIRECTORY, {"r": None}))["directory"]["edges"] == []
+    assert await matching(sm, "fr", "CH-VD", "WEB_HOSTING", "STORAGE") == {alpine, vaud, cloud}
+    # A country covers its subdivisions, not the other way round (as the directory's filter).
+    assert await matching(sm, "fr", "CH", "WEB_HOSTING", "STORAGE") == {alpine, cloud}
+    assert await matching(sm, "de", "CH-ZH", "WEB_HOSTING") == {alpine, berne}
+    # A partner without a listing receives no bid.
+    bare, _ = await make_partner(sm, "Bare Web", listing=False)
+    assert bare not in await matching(sm, "fr", "CH-VD", "WEB_HOSTING")
+
+    # Publishing changes what the directory shows, not who receives bids; the directory's
+    # region filter follows the same rule.
+    vaud_token = await login(api, market["vaud_rep"])
+    for token, partner in ((market["alpine_rep"], alpine), (vaud_token, vaud)):
+        assert (await set_profile(api, token, partner, published=True))["userErrors"] == []
+
+    def names(result: dict[str, Any]) -> set[str]:
+        return {e["node"]["name"] for e in result["directory"]["edges"]}
+
+    assert names(await api.ok(DIRECTORY, {"r": ["CH-VD"]})) == {"Alpine Web Partners", "Vaud Web"}
+    assert names(await api.ok(DIRECTORY, {"r": ["CH"]})) == {"Alpine Web Partners"}
+    assert await matching(sm, "fr", "CH-VD", "WEB_HOSTING", "STORAGE") == {alpine, vaud, cloud}
+    assert (await set_profile(api, vaud_token, vaud, published=False))["userErrors"] == []
+    assert await matching(sm, "fr", "CH-VD", "WEB_HOSTING", "STORAGE") == {alpine, vaud, cloud}
+
+    # The listing's checks apply; a refused edit changes nothing.
     rep = market["alpine_rep"]
-    bad = await set_prefs(api, rep, market["alpine"], languages=["xx1"])
-    assert codes(bad) == ["INVALID_LANGUAGE"]
-    bad = await set_prefs(api, rep, market["alpine"], families=["NOPE"])
-    assert codes(bad) == ["UNKNOWN_PRODUCT_FAMILY"]
+    for values, code in (
+        ({"languages": ["xx1"]}, "INVALID_LANGUAGE"),
+        ({"regions": ["Vaud"]}, "INVALID_REGION"),
+        ({"families": ["NOPE"]}, "UNKNOWN_PRODUCT_FAMILY"),
+    ):
+        assert codes(await set_profile(api, rep, alpine, **values)) == [code]
+    # Only the partner's legal representative edits it (the directory's rule).
     collab = await login(api, "collab@partner.example")
-    assert codes(await set_prefs(api, collab, market["alpine"], languages=["fr"])) == ["NOT_FOUND"]
     admin = await login(api, "admin@partner.example")
-    ok = await set_prefs(api, admin, market["alpine"], languages=["it"], regions=["ch-ti"])
-    assert ok["preferences"]["regions"] == ["CH-TI"]
-    query = "query($p: ID!) { bidPreferences(partnerId: $p) { languages regions } }"
-    assert (await api.ok(query, {"p": gid("Partner", market["alpine"])}, token=rep))[
-        "bidPreferences"
-    ] == {"languages": ["it"], "regions": ["CH-TI"]}
-    result = await api.gql(query, {"p": gid("Partner", market["alpine"])}, token=collab)
-    assert result.error_codes() == ["NOT_FOUND"]
+    for token in (collab, admin):
+        assert codes(await set_profile(api, token, alpine, languages=["it"])) == [
+            "ROLE_NOT_ALLOWED"
+        ]
+    assert codes(await set_profile(api, vaud_token, alpine, languages=["it"])) == ["NOT_FOUND"]
+    assert await matching(sm, "fr", "CH-VD", "WEB_HOSTING") == {alpine, vaud}
+
+    changed = await set_profile(api, rep, alpine, languages=["it"], regions=["ch-ti"])
+    assert changed["userErrors"] == []
+    assert (changed["entry"]["languages"], changed["entry"]["regions"]) == (["it"], ["CH-TI"])
+    assert await matching(sm, "fr", "CH-VD", "WEB_HOSTING") == {vaud}
+    assert await matching(sm, "it", "CH-TI", "WEB_HOSTING") == {alpine}
+    assert await matching(sm, "it", "CH", "WEB_HOSTING") == set()
 
 
 async def test_chunks_cover_every_partner_once_and_a_failed_chunk_writes_nothing(

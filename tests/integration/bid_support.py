@@ -9,6 +9,7 @@ import os
 import signal
 import subprocess
 import sys
+from collections.abc import Mapping
 from pathlib import Path
 from typing import IO, Any
 
@@ -18,32 +19,48 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from db.models import (
     Bid,
     BidDelivery,
+    DirectoryListing,
+    DirectoryListingTag,
     Membership,
     Organization,
     OutboxMessage,
     Partner,
-    PartnerBidPreference,
     User,
 )
 from db.session import transaction
 from domain.access import Viewer
-from domain.bids import PreferenceKind
 from domain.enums import PartnerStatus, Role
 from domain.money import Currency
+from domain.program import DirectoryTagKind
 
 ROOT = Path(__file__).resolve().parents[2]
 SM = async_sessionmaker[AsyncSession]
 #: Seeded rows use explicit ids from here on (rows the app inserts keep the low ids).
 FIRST_ID = 1_000_001
+#: Listing ids: from here, in the reverse order of the partner ids (listing and partner
+#: ids never coincide, and listing order is not partner order: a query mixing them fails).
+LISTING_FIRST_ID = 5_000_001
 BATCH = 5000
 
 
+def listing_id_of(partner_id: int, *, count: int, first_id: int = FIRST_ID) -> int:
+    """The id of the seeded listing of partner ``partner_id`` (see :func:`seed_partners`)."""
+    return LISTING_FIRST_ID + (first_id + count - 1 - partner_id)
+
+
 async def seed_partners(
-    sm: SM, count: int, *, first_id: int = FIRST_ID, also_italian: int = 0
+    sm: SM,
+    count: int,
+    *,
+    first_id: int = FIRST_ID,
+    also_languages: Mapping[str, int] | None = None,
 ) -> list[int]:
-    """``count`` active partners (an organization and a legal representative each) taking
-    bids in fr / CH / WEB_HOSTING; the first ``also_italian`` also in it. Returns ids."""
+    """``count`` active partners (an organization and a legal representative each) whose
+    directory listing (unpublished: bids match it anyway) takes fr / CH / WEB_HOSTING;
+    ``also_languages`` maps a language to how many of the first partners also take it.
+    Returns the partner ids."""
     ids = list(range(first_id, first_id + count))
+    extra = dict(also_languages or {})
     for start in range(0, count, BATCH):
         batch = ids[start : start + BATCH]
         async with transaction(sm) as session:
@@ -82,16 +99,37 @@ async def seed_partners(
                 insert(Partner),
                 [{"id": i, "organization_id": i, "status": PartnerStatus.ACTIVE} for i in batch],
             )
-            prefs: list[dict[str, Any]] = []
+            listing = {i: listing_id_of(i, count=count, first_id=first_id) for i in batch}
+            await session.execute(
+                insert(DirectoryListing),
+                [
+                    {
+                        "id": listing[i],
+                        "partner_id": i,
+                        "published": False,
+                        "name": f"Partner {i}",
+                        "description": "",
+                        "search_text": f"partner {i}",
+                    }
+                    for i in batch
+                ],
+            )
+            tags: list[dict[str, Any]] = []
             for i in batch:
-                prefs += [
-                    {"partner_id": i, "kind": PreferenceKind.LANGUAGE, "value": "fr"},
-                    {"partner_id": i, "kind": PreferenceKind.REGION, "value": "CH"},
-                    {"partner_id": i, "kind": PreferenceKind.FAMILY, "value": "WEB_HOSTING"},
+                values = [
+                    (DirectoryTagKind.LANGUAGE, "fr"),
+                    (DirectoryTagKind.REGION, "CH"),
+                    (DirectoryTagKind.PRODUCT_FAMILY, "WEB_HOSTING"),
+                ] + [
+                    (DirectoryTagKind.LANGUAGE, language)
+                    for language, first in extra.items()
+                    if i < first_id + first
                 ]
-                if i < first_id + also_italian:
-                    prefs.append({"partner_id": i, "kind": PreferenceKind.LANGUAGE, "value": "it"})
-            await session.execute(insert(PartnerBidPreference), prefs)
+                tags += [
+                    {"listing_id": listing[i], "partner_id": i, "kind": kind, "value": value}
+                    for kind, value in values
+                ]
+            await session.execute(insert(DirectoryListingTag), tags)
     return ids
 
 

@@ -1,6 +1,9 @@
 """A bid matching 10,000 partners, delivered by a real worker process that is SIGKILLed in
 the middle of a chunk and restarted: each partner receives it exactly once, with exactly
-one email queued (PostgreSQL in a fresh database + Redis db 11)."""
+one email queued (PostgreSQL in a fresh database + Redis db 11).
+
+The partners match by their directory listings, unpublished (``bid_support.seed_partners``:
+listing ids run opposite to partner ids, so a chunk mixing them up misses partners)."""
 
 from __future__ import annotations
 

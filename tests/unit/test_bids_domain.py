@@ -13,7 +13,6 @@ from domain.bids import (
     BidError,
     BidStatus,
     PartnerProfile,
-    PreferenceKind,
     check_award_allowed,
     check_offer_allowed,
     check_verifiable,
@@ -24,9 +23,9 @@ from domain.bids import (
     summary,
     validate_bid,
     validate_offer,
-    validate_preferences,
 )
 from domain.money import Currency
+from domain.program import region_search_values
 
 NOW = datetime(2026, 11, 27, 12, 0, tzinfo=UTC)
 LATER = NOW + timedelta(days=3)
@@ -104,6 +103,9 @@ def test_region_keys() -> None:
     assert region_keys("CH") == ("CH",)
     assert region_keys("CH-VD") == ("CH-VD", "CH")
     assert region_keys("FR-75") == ("FR-75", "FR")
+    # The directory's region filter: one rule for both.
+    for region in ("CH", "CH-VD", "FR-75", "DE-BY"):
+        assert region_keys(region) == region_search_values([region])
 
 
 PROFILE = PartnerProfile(
@@ -204,27 +206,6 @@ def test_validate_offer() -> None:
     with pytest.raises(BidError) as caught:
         validate_offer("0", "CHF", Currency.CHF, None)
     assert caught.value.code == "INVALID_AMOUNT"
-
-
-def test_validate_preferences() -> None:
-    prefs = validate_preferences([" FR", "de", "fr"], ["ch-vd", "CH"], ["cloud"])
-    assert prefs.rows() == [
-        (PreferenceKind.FAMILY, "CLOUD"),
-        (PreferenceKind.LANGUAGE, "de"),
-        (PreferenceKind.LANGUAGE, "fr"),
-        (PreferenceKind.REGION, "CH"),
-        (PreferenceKind.REGION, "CH-VD"),
-    ]
-    assert validate_preferences([], [], []).rows() == []
-    for args, code in (
-        ((["french"], [], []), "INVALID_LANGUAGE"),
-        (([], ["Suisse"], []), "INVALID_REGION"),
-        (([], [], ["BOATS"]), "UNKNOWN_PRODUCT_FAMILY"),
-        (([f"{a}{b}" for a in "abcdef" for b in "abcdef"], [], []), "TOO_MANY"),
-    ):
-        with pytest.raises(BidError) as caught:
-            validate_preferences(*args)
-        assert caught.value.code == code
 
 
 def test_summary() -> None:

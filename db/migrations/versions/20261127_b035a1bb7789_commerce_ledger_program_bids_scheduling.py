@@ -200,6 +200,7 @@ def upgrade() -> None:
     sa.Column('created_at', db.models.base.UTCDateTime(timezone=True), nullable=False),
     sa.ForeignKeyConstraint(['partner_id'], ['partners.id'], name=op.f('fk_directory_listings_partner_id_partners'), ondelete='CASCADE'),
     sa.PrimaryKeyConstraint('id', name=op.f('pk_directory_listings')),
+    sa.UniqueConstraint('id', 'partner_id', name=op.f('uq_directory_listings_id_partner_id')),
     sa.UniqueConstraint('partner_id', name=op.f('uq_directory_listings_partner_id'))
     )
     with op.batch_alter_table('directory_listings', schema=None) as batch_op:
@@ -298,16 +299,6 @@ def upgrade() -> None:
         batch_op.create_index(batch_op.f('ix_partner_applications_partner_id'), ['partner_id'], unique=False)
         batch_op.create_index('uq_partner_applications_accepted', ['organization_id'], unique=True, sqlite_where=sa.text("status = 'ACCEPTED'"), postgresql_where=sa.text("status = 'ACCEPTED'"))
 
-    op.create_table('partner_bid_preferences',
-    sa.Column('partner_id', sa.BigInteger().with_variant(sa.Integer(), 'sqlite'), nullable=False),
-    sa.Column('kind', sa.Enum('LANGUAGE', 'REGION', 'FAMILY', name='bid_preference_kind', native_enum=False, create_constraint=True, length=32), nullable=False),
-    sa.Column('value', sa.String(length=40), nullable=False),
-    sa.ForeignKeyConstraint(['partner_id'], ['partners.id'], name=op.f('fk_partner_bid_preferences_partner_id_partners'), ondelete='CASCADE'),
-    sa.PrimaryKeyConstraint('partner_id', 'kind', 'value', name=op.f('pk_partner_bid_preferences'))
-    )
-    with op.batch_alter_table('partner_bid_preferences', schema=None) as batch_op:
-        batch_op.create_index('ix_partner_bid_preferences_lookup', ['kind', 'value', 'partner_id'], unique=False)
-
     op.create_table('partner_reviews',
     sa.Column('partner_id', sa.BigInteger().with_variant(sa.Integer(), 'sqlite'), nullable=False),
     sa.Column('year', sa.Integer(), nullable=False),
@@ -341,11 +332,13 @@ def upgrade() -> None:
     sa.Column('listing_id', sa.BigInteger().with_variant(sa.Integer(), 'sqlite'), nullable=False),
     sa.Column('kind', sa.Enum('LANGUAGE', 'REGION', 'PRODUCT_FAMILY', name='directory_tag_kind', native_enum=False, create_constraint=True, length=32), nullable=False),
     sa.Column('value', sa.String(length=40), nullable=False),
-    sa.ForeignKeyConstraint(['listing_id'], ['directory_listings.id'], name=op.f('fk_directory_listing_tags_listing_id_directory_listings'), ondelete='CASCADE'),
+    sa.Column('partner_id', sa.BigInteger().with_variant(sa.Integer(), 'sqlite'), nullable=False),
+    sa.ForeignKeyConstraint(['listing_id', 'partner_id'], ['directory_listings.id', 'directory_listings.partner_id'], name='fk_directory_listing_tags_listing', ondelete='CASCADE'),
     sa.PrimaryKeyConstraint('listing_id', 'kind', 'value', name=op.f('pk_directory_listing_tags'))
     )
     with op.batch_alter_table('directory_listing_tags', schema=None) as batch_op:
         batch_op.create_index('ix_directory_listing_tags_kind_value', ['kind', 'value', 'listing_id'], unique=False)
+        batch_op.create_index('ix_directory_listing_tags_kind_value_partner', ['kind', 'value', 'partner_id', 'listing_id'], unique=False)
 
     op.create_table('offers',
     sa.Column('bid_id', sa.BigInteger().with_variant(sa.Integer(), 'sqlite'), nullable=False),
@@ -386,6 +379,7 @@ def downgrade() -> None:
 
     op.drop_table('offers')
     with op.batch_alter_table('directory_listing_tags', schema=None) as batch_op:
+        batch_op.drop_index('ix_directory_listing_tags_kind_value_partner')
         batch_op.drop_index('ix_directory_listing_tags_kind_value')
 
     op.drop_table('directory_listing_tags')
@@ -397,10 +391,6 @@ def downgrade() -> None:
         batch_op.drop_index(batch_op.f('ix_partner_reviews_partner_id'))
 
     op.drop_table('partner_reviews')
-    with op.batch_alter_table('partner_bid_preferences', schema=None) as batch_op:
-        batch_op.drop_index('ix_partner_bid_preferences_lookup')
-
-    op.drop_table('partner_bid_preferences')
     with op.batch_alter_table('partner_applications', schema=None) as batch_op:
         batch_op.drop_index('uq_partner_applications_accepted', sqlite_where=sa.text("status = 'ACCEPTED'"), postgresql_where=sa.text("status = 'ACCEPTED'"))
         batch_op.drop_index(batch_op.f('ix_partner_applications_partner_id'))
