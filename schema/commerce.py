@@ -117,8 +117,9 @@ def _client(value: relay.GlobalID | None) -> use_cases.ClientRef | None:
     return use_cases.ClientRef(organization_id=decode_id(value, "Organization", "clientId"))
 
 
-@strawberry.input(description="A basket to price for an acting organization.")
-class QuoteInput:
+@strawberry.input(description="The fields a quote and an order share.")
+class _Basket:
+
     organization_id: relay.GlobalID = strawberry.field(
         description="The acting organization: the client itself, or the partner."
     )
@@ -132,6 +133,11 @@ class QuoteInput:
     currency: str | None = strawberry.field(
         default=None, description="CHF or EUR; default and only accepted: the client's."
     )
+
+
+@strawberry.input(description="A basket to price for an acting organization.")
+class QuoteInput(_Basket):
+    pass
 
 
 @strawberry.type(description="A quote, or why there is none.")
@@ -291,20 +297,7 @@ async def _visible(info: Info, row: models.Order) -> bool:
 
 
 @strawberry.input(description="Order a new product, installed in the client organization.")
-class PlaceOrderInput:
-    organization_id: relay.GlobalID = strawberry.field(
-        description="The acting organization: the client itself, or its partner."
-    )
-    client_id: relay.GlobalID | None = strawberry.field(
-        default=None,
-        description="The client (a Client or an Organization ID); default: the acting "
-        "organization orders for itself.",
-    )
-    product_kind: str = strawberry.field(description="A catalog kind, e.g. web_hosting.")
-    quantity: int = strawberry.field(description="Units, 1 to the catalog maximum.")
-    currency: str | None = strawberry.field(
-        default=None, description="CHF or EUR; default and only accepted: the client's."
-    )
+class PlaceOrderInput(_Basket):
     product_name: str | None = strawberry.field(
         default=None, description="A name for the new product (default: its kind)."
     )
