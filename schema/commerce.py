@@ -119,7 +119,6 @@ def _client(value: relay.GlobalID | None) -> use_cases.ClientRef | None:
 
 @strawberry.input(description="The fields a quote and an order share.")
 class _Basket:
-
     organization_id: relay.GlobalID = strawberry.field(
         description="The acting organization: the client itself, or the partner."
     )
