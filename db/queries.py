@@ -5,7 +5,8 @@ from __future__ import annotations
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from db.models import Membership, User
+from db.models import Membership, Organization, User
+from domain.access import Viewer
 from domain.enums import Role
 
 
@@ -27,3 +28,20 @@ async def legal_representatives(
 
 async def legal_representative_emails(session: AsyncSession, organization_id: int) -> list[str]:
     return [email for _, email in await legal_representatives(session, organization_id)]
+
+
+async def organization_name(session: AsyncSession, organization_id: int | None) -> str:
+    if organization_id is None:
+        return ""
+    name = await session.scalar(select(Organization.name).where(Organization.id == organization_id))
+    return name or ""
+
+
+async def actor_display_name(session: AsyncSession, viewer: Viewer) -> str:
+    """Who acted, for emails: the person, or the organization its API token acts for."""
+    if viewer.user_id is not None:
+        name = await session.scalar(select(User.full_name).where(User.id == viewer.user_id))
+        return name or ""
+    if viewer.memberships:  # an API token acts for exactly one organization
+        return await organization_name(session, next(iter(viewer.memberships)))
+    return ""

@@ -9,7 +9,7 @@ the organization that paid it.
 from __future__ import annotations
 
 import enum
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 
 from domain.enums import AccessLevel, GrantStatus, PaymentMethods, Role
@@ -110,8 +110,13 @@ def can_see_grant(viewer: Viewer, grant: GrantFacts) -> bool:
 
 
 def can_see_product(
-    viewer: Viewer, product_organization_id: int, product_id: int, grants: list[GrantFacts]
+    viewer: Viewer,
+    product_organization_id: int,
+    product_id: int | None,
+    grants: Sequence[GrantFacts],
 ) -> bool:
+    """Members of the owner; partner-side viewers who see the whole client (FULL) or,
+    under LIMITED, this granted product (`None`: no product yet, only FULL sees it)."""
     if viewer.is_member(product_organization_id):
         return True
     for grant in grants:
@@ -123,6 +128,19 @@ def can_see_product(
         if visibility is ClientVisibility.PRODUCTS and product_id in grant.product_ids:
             return True
     return False
+
+
+def can_see_order(
+    viewer: Viewer,
+    client_organization_id: int,
+    paying_organization_id: int,
+    product_id: int | None,
+    grants: Sequence[GrantFacts],
+) -> bool:
+    """Whoever sees its product, and the billing members of the organization that paid."""
+    return can_read_invoice(viewer, paying_organization_id) or can_see_product(
+        viewer, client_organization_id, product_id, grants
+    )
 
 
 def has_billing_rights(viewer: Viewer, organization_id: int) -> bool:

@@ -1,4 +1,4 @@
-"""Per-request DataLoaders for bids and offers, hung off the RequestContext lazily.
+"""Per-request DataLoaders for bids and offers, made per request by `RequestContext.loader_set`.
 
 Like ``resolvers.loaders``: one query per relation per batch, each batch in its own session;
 loaders return raw rows, the schema decides who sees what.
@@ -7,8 +7,7 @@ loaders return raw rows, the schema decides who sees what.
 from __future__ import annotations
 
 from collections import defaultdict
-from collections.abc import Awaitable, Callable, Hashable, Sequence
-from typing import Any, TypeVar
+from collections.abc import Sequence
 
 from sqlalchemy import select, tuple_
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
@@ -17,17 +16,14 @@ from strawberry.dataloader import DataLoader
 from db.models import Bid, BidDelivery, Offer, Partner
 from resolvers.bids import PARTNER_ROLES
 from resolvers.context import RequestContext
+from resolvers.loaders import BatchLoaders
 
-K = TypeVar("K", bound=Hashable)
-V = TypeVar("V")
 Pair = tuple[int, int]
 
-_ATTRIBUTE = "_bid_loaders"
 
-
-class BidLoaders:
+class BidLoaders(BatchLoaders):
     def __init__(self, sessionmaker: async_sessionmaker[AsyncSession]) -> None:
-        self._sessionmaker = sessionmaker
+        super().__init__(sessionmaker)
         self.bid: DataLoader[int, Bid | None] = self._by_id(Bid)
         self.offer: DataLoader[int, Offer | None] = self._by_id(Offer)
         self.offers_of_bid: DataLoader[int, list[Offer]] = self._loader(self._offers_of_bid)
@@ -35,23 +31,6 @@ class BidLoaders:
         self.offer_of_partner: DataLoader[Pair, Offer | None] = self._loader(self._offer_of_partner)
         # (bid id, partner id) -> was the bid delivered to that partner?
         self.delivered: DataLoader[Pair, bool] = self._loader(self._delivered)
-
-    def _loader(
-        self, batch: Callable[[AsyncSession, Sequence[K]], Awaitable[Sequence[V]]]
-    ) -> DataLoader[K, V]:
-        async def load(keys: list[K]) -> Sequence[V]:
-            async with self._sessionmaker() as session:
-                return await batch(session, keys)
-
-        return DataLoader(load_fn=load)
-
-    def _by_id(self, model: Any) -> DataLoader[int, Any]:
-        async def batch(session: AsyncSession, ids: Sequence[int]) -> list[Any]:
-            rows = await session.scalars(select(model).where(model.id.in_(set(ids))))
-            by_id = {row.id: row for row in rows}
-            return [by_id.get(i) for i in ids]
-
-        return self._loader(batch)
 
     async def _offers_of_bid(
         self, session: AsyncSession, bid_ids: Sequence[int]
@@ -83,13 +62,7 @@ class BidLoaders:
 
 
 def bid_loaders(ctx: RequestContext) -> BidLoaders:
-    """This request's bid loaders, made on first use."""
-    loaders = ctx.__dict__.get(_ATTRIBUTE)
-    if loaders is None:
-        loaders = BidLoaders(ctx.services.sessionmaker)
-        ctx.__dict__[_ATTRIBUTE] = loaders
-    assert isinstance(loaders, BidLoaders)
-    return loaders
+    return ctx.loader_set(BidLoaders)
 
 
 async def acting_partners(ctx: RequestContext) -> list[Partner]:

@@ -45,9 +45,8 @@ from db.models import (
     Organization,
     Partner,
     Product,
-    User,
 )
-from db.queries import legal_representative_emails
+from db.queries import actor_display_name, legal_representative_emails
 from db.session import transaction
 from domain import pricing
 from domain.access import (
@@ -55,7 +54,7 @@ from domain.access import (
     ClientVisibility,
     GrantFacts,
     Viewer,
-    can_read_invoice,
+    can_see_order,
     client_visibility,
     may_order_for_client,
 )
@@ -503,18 +502,6 @@ def add_month(moment: datetime) -> datetime:
     return moment.replace(year=year, month=month, day=day)
 
 
-async def _actor_name(session: AsyncSession, ctx: RequestContext, organization_id: int) -> str:
-    """The person who ordered, or the organization its API token acts for."""
-    if ctx.viewer.user_id is not None:
-        name = await session.scalar(select(User.full_name).where(User.id == ctx.viewer.user_id))
-        if name:
-            return name
-    return (
-        await session.scalar(select(Organization.name).where(Organization.id == organization_id))
-        or ""
-    )
-
-
 def _order_snapshot(order: Order, invoice: Invoice) -> dict[str, Any]:
     # No amounts: the audit trail may be shown to members who may not read the invoice.
     return {
@@ -615,7 +602,7 @@ async def _write_order(
     )
     mail = {
         "client_name": parties.client.name,
-        "actor_name": await _actor_name(session, ctx, parties.acting_organization_id),
+        "actor_name": await actor_display_name(session, ctx.viewer),
         # No amounts: emails never carry invoice data (workers/email.py).
         "products": [f"{verb}: {product.name} ({q.kind}), {q.quantity} x 1 month"],
     }
@@ -686,11 +673,7 @@ async def _replay(
         # it may see it (the same answer as a mismatch otherwise: nothing leaks).
         grants = await active_grants_on_client(session, order.client_id)
         visible = can_see_order(
-            ctx.viewer,
-            client_id=order.client_id,
-            payer_id=order.payer_id,
-            product_id=order.product_id,
-            grants=[g.facts for g in grants],
+            ctx.viewer, order.client_id, order.payer_id, order.product_id, [g.facts for g in grants]
         )
         if not same or not visible:
             raise UseCaseError(
@@ -884,38 +867,10 @@ def validate_quantity(quantity: int) -> None:
 # -- who sees an order ---------------------------------------------------------------------------
 
 
-def can_see_order(
-    viewer: Viewer,
-    *,
-    client_id: int,
-    payer_id: int,
-    product_id: int | None,
-    grants: Sequence[GrantFacts],
-) -> bool:
-    """Members of the client, billing members of the payer, and partner-side members who
-    see the client (FULL) or the ordered product (LIMITED) under an active grant."""
-    if viewer.is_member(client_id) or can_read_invoice(viewer, payer_id):
-        return True
-    for grant in grants:
-        if grant.client_organization_id != client_id:
-            continue
-        visibility = client_visibility(viewer, grant)
-        if visibility is ClientVisibility.WHOLE:
-            return True
-        if (
-            visibility is ClientVisibility.PRODUCTS
-            and product_id is not None
-            and product_id in grant.product_ids
-        ):
-            return True
-    return False
-
-
 __all__ = [
     "ClientRef",
     "OrderResult",
     "PricedOrder",
-    "can_see_order",
     "invoice_lines",
     "next_invoice_sequence",
     "place_order",

@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any, TypeVar
 
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
@@ -14,7 +14,9 @@ from db.models import utcnow
 from domain.access import ANONYMOUS, Viewer
 
 if TYPE_CHECKING:
-    from resolvers.loaders import Loaders
+    from resolvers.loaders import BatchLoaders, Loaders
+
+L = TypeVar("L", bound="BatchLoaders")
 
 
 @dataclass
@@ -34,11 +36,20 @@ class RequestContext:
     # The raw Authorization header, for logout (which revokes the token it carries).
     request_authorization: str | None = None
     loaders: Loaders = field(init=False)
+    _loader_sets: dict[type[Any], Any] = field(init=False, default_factory=dict)
 
     def __post_init__(self) -> None:
         from resolvers.loaders import Loaders
 
         self.loaders = Loaders(self.services, self.viewer)
+
+    def loader_set(self, kind: type[L]) -> L:
+        """This request's loaders of an area (bids, orders), made on first use."""
+        found = self._loader_sets.get(kind)
+        if found is None:
+            found = self._loader_sets[kind] = kind(self.services.sessionmaker)
+        assert isinstance(found, kind)
+        return found
 
     @property
     def settings(self) -> Settings:

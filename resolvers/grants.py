@@ -17,13 +17,12 @@ from db.models import (
     Grant,
     GrantProduct,
     Membership,
-    Organization,
     Partner,
     Product,
     User,
     utcnow,
 )
-from db.queries import legal_representative_emails
+from db.queries import actor_display_name, legal_representative_emails, organization_name
 from db.session import transaction
 from domain.access import GrantFacts, can_see_grant
 from domain.enums import AccessLevel, GrantStatus, PartnerStatus, Role, Side
@@ -66,15 +65,6 @@ class InviteTarget:
 
 
 # -- loading and deciding ---------------------------------------------------------------
-
-
-async def _name(session: AsyncSession, organization_id: int | None) -> str:
-    if organization_id is None:
-        return ""
-    return (
-        await session.scalar(select(Organization.name).where(Organization.id == organization_id))
-        or ""
-    )
 
 
 async def _product_ids(session: AsyncSession, grant_id: int) -> frozenset[int]:
@@ -231,19 +221,13 @@ async def _mail_context(
 ) -> dict[str, Any]:
     """One context for every grant email; each template reads the keys it declares."""
     g = loaded.grant
-    actor = ""
-    if ctx.viewer.user_id is not None:
-        actor = (
-            await session.scalar(select(User.full_name).where(User.id == ctx.viewer.user_id)) or ""
-        )
-    elif ctx.viewer.memberships:  # an API token acts for its one organization: name it
-        actor = await _name(session, next(iter(ctx.viewer.memberships)))
-    partner_name = await _name(session, loaded.partner_organization_id)
+    actor = await actor_display_name(session, ctx.viewer)
+    partner_name = await organization_name(session, loaded.partner_organization_id)
     methods = g.payment_methods or g.requested_payment_methods
     products = await _product_names(session, loaded.product_ids)
     return {
         "partner_name": partner_name,
-        "client_name": await _name(session, g.client_id) or (g.invitee_email or ""),
+        "client_name": await organization_name(session, g.client_id) or (g.invitee_email or ""),
         "actor_name": actor or partner_name,
         "level": (g.level or g.requested_level).value,
         "payment_methods": [methods.value] if methods else [],

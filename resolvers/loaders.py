@@ -12,7 +12,7 @@ from collections.abc import Awaitable, Callable, Hashable, Iterable, Sequence
 from typing import Any, TypeVar
 
 from sqlalchemy import and_, or_, select
-from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from strawberry.dataloader import DataLoader
 
 from db.models import (
@@ -44,9 +44,35 @@ def _group_by_request(keys: Sequence[PagedKey]) -> dict[PageRequest, list[int]]:
     return groups
 
 
-class Loaders:
+class BatchLoaders:
+    """What every set of loaders shares: a DataLoader per relation whose batches each open
+    their own session, and loaders of rows by id. Sets for other areas (bids, orders)
+    subclass it and are made per request by `RequestContext.loader_set`."""
+
+    def __init__(self, sessionmaker: async_sessionmaker[AsyncSession]) -> None:
+        self._sessionmaker = sessionmaker
+
+    def _loader(
+        self, batch: Callable[[AsyncSession, Sequence[K]], Awaitable[Sequence[V]]]
+    ) -> DataLoader[K, V]:
+        async def load(keys: list[K]) -> Sequence[V]:
+            async with self._sessionmaker() as session:
+                return await batch(session, keys)
+
+        return DataLoader(load_fn=load)
+
+    def _by_id(self, model: type[Any]) -> DataLoader[int, Any]:
+        async def batch(session: AsyncSession, ids: Sequence[int]) -> list[Any]:
+            rows = await session.scalars(select(model).where(model.id.in_(set(ids))))
+            by_id = {row.id: row for row in rows}
+            return [by_id.get(i) for i in ids]
+
+        return self._loader(batch)
+
+
+class Loaders(BatchLoaders):
     def __init__(self, services: Services, viewer: Viewer) -> None:
-        self._sessionmaker = services.sessionmaker
+        super().__init__(services.sessionmaker)
         self._viewer = viewer
         self._clock = services.clock
         self.organization = self._by_id(Organization)
@@ -80,25 +106,6 @@ class Loaders:
         )
         self.partner_grants: DataLoader[PagedKey, Page[Grant]] = self._loader(self._partner_grants)
         self.client_grants: DataLoader[PagedKey, Page[Grant]] = self._loader(self._client_grants)
-
-    # -- plumbing ---------------------------------------------------------------------
-
-    def _loader(
-        self, batch: Callable[[AsyncSession, Sequence[K]], Awaitable[Sequence[V]]]
-    ) -> DataLoader[K, V]:
-        async def load(keys: list[K]) -> Sequence[V]:
-            async with self._sessionmaker() as session:
-                return await batch(session, keys)
-
-        return DataLoader(load_fn=load)
-
-    def _by_id(self, model: type[Any]) -> DataLoader[int, Any]:
-        async def batch(session: AsyncSession, ids: Sequence[int]) -> list[Any]:
-            rows = await session.scalars(select(model).where(model.id.in_(set(ids))))
-            by_id = {row.id: row for row in rows}
-            return [by_id.get(i) for i in ids]
-
-        return self._loader(batch)
 
     @staticmethod
     def _ordered(keys: Iterable[K], values: dict[K, V], default: V) -> list[V]:

@@ -12,7 +12,7 @@ from strawberry import relay
 
 from db import models
 from db.models import OrderKind
-from domain.access import can_read_invoice, has_billing_rights
+from domain.access import can_read_invoice, can_see_order, has_billing_rights
 from domain.money import Money as DomainMoney
 from domain.money import round_cents
 from resolvers import commerce as use_cases
@@ -283,13 +283,7 @@ class Order(relay.Node):
 
 async def _visible(info: Info, row: models.Order) -> bool:
     grants = await info.context.loaders.live_grants_on_client.load(row.client_id)
-    return use_cases.can_see_order(
-        info.context.viewer,
-        client_id=row.client_id,
-        payer_id=row.payer_id,
-        product_id=row.product_id,
-        grants=grants,
-    )
+    return can_see_order(info.context.viewer, row.client_id, row.payer_id, row.product_id, grants)
 
 
 # -- mutations ------------------------------------------------------------------------------

@@ -34,8 +34,8 @@ from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from db.models import Organization, OutboxMessage
-from db.queries import legal_representatives
+from db.models import OutboxMessage
+from db.queries import legal_representatives, organization_name
 from db.session import transaction
 from domain.errors import DomainError
 from domain.ledger import LedgerError
@@ -145,9 +145,8 @@ async def emit_statement(session: AsyncSession, organization_id: int, year: int,
     statements = await ledger.cashback_statement(session, organization_id, start, end)
     if not statements:
         return 0
-    name = await session.scalar(select(Organization.name).where(Organization.id == organization_id))
     context = {
-        "partner_name": name or "",
+        "partner_name": await organization_name(session, organization_id),
         "period": start.strftime("%B %Y"),
         "credit_count": str(sum(s.credit_count for s in statements)),
         "credited": _joined([str(s.credited) for s in statements]),

@@ -17,6 +17,7 @@ from domain.access import (
     can_read_client_invoices,
     can_read_invoice,
     can_see_grant,
+    can_see_order,
     can_see_product,
     client_visibility,
     has_billing_rights,
@@ -144,6 +145,22 @@ def test_products_the_partner_side_sees(who: str, status: GrantStatus, access: s
     assert can_see_product(viewer, OTHER_CLIENT, GRANTED, [facts]) is False
     # Without any grant: nothing.
     assert can_see_product(viewer, CLIENT_ORG, GRANTED, []) is False
+
+
+@pytest.mark.parametrize(("who", "status", "access"), CASES)
+def test_orders_the_partner_side_sees(who: str, status: GrantStatus, access: str) -> None:
+    viewer, facts = viewer_of(who), grant(status, access)
+    sees = SEES[status][access] if ACTS_FOR_THE_CLIENT[who] else N
+    # An order the client paid: seen through its product, like the product itself.
+    assert can_see_order(viewer, CLIENT_ORG, CLIENT_ORG, GRANTED, [facts]) is (
+        sees in (PRODUCTS, WHOLE)
+    )
+    assert can_see_order(viewer, CLIENT_ORG, CLIENT_ORG, NOT_GRANTED, [facts]) is (sees is WHOLE)
+    # An order with no product yet: only a partner that sees the whole client.
+    assert can_see_order(viewer, CLIENT_ORG, CLIENT_ORG, None, [facts]) is (sees is WHOLE)
+    # An order the partner paid: also its billing members, whatever the grant says now.
+    paid_by_partner = sees in (PRODUCTS, WHOLE) or BILLING.get(who, False)
+    assert can_see_order(viewer, CLIENT_ORG, PARTNER_ORG, GRANTED, [facts]) is paid_by_partner
 
 
 @pytest.mark.parametrize(("who", "status", "access"), CASES)
