@@ -81,35 +81,38 @@ def drop_pg_database(url: str) -> None:
     asyncio.run(_admin(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
 
 
-@pytest.fixture(scope="session")
-def postgres_url() -> Iterator[str]:
-    """One PostgreSQL database for the session; tables made once, emptied per test."""
-    need_service("PostgreSQL", "127.0.0.1", 5432)
-    url = create_pg_database()
-
-    async def setup() -> None:
+def create_tables(url: str) -> None:
+    async def run() -> None:
         engine = make_engine(url)
         async with engine.begin() as conn:
             await conn.run_sync(Base.metadata.create_all)
         await engine.dispose()
 
-    asyncio.run(setup())
-    yield url
-    drop_pg_database(url)
+    asyncio.run(run())
+
+
+def fresh_pg_database() -> Iterator[str]:
+    """A new PostgreSQL database with the tables, dropped afterwards (fixture body)."""
+    need_service("PostgreSQL", "127.0.0.1", 5432)
+    url = create_pg_database()
+    try:
+        create_tables(url)
+        yield url
+    finally:
+        drop_pg_database(url)
+
+
+@pytest.fixture(scope="session")
+def postgres_url() -> Iterator[str]:
+    """One PostgreSQL database for the session; tables made once, emptied per test."""
+    yield from fresh_pg_database()
 
 
 @pytest.fixture(params=["sqlite", "postgres"])
 def database_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]:
     if request.param == "sqlite":
         url = f"sqlite+aiosqlite:///{tmp_path / 'test.db'}"
-
-        async def setup() -> None:
-            engine = make_engine(url)
-            async with engine.begin() as conn:
-                await conn.run_sync(Base.metadata.create_all)
-            await engine.dispose()
-
-        asyncio.run(setup())
+        create_tables(url)
         yield url
         return
     url = request.getfixturevalue("postgres_url")

@@ -2,33 +2,21 @@
 
 from __future__ import annotations
 
-import asyncio
 from collections.abc import AsyncIterator, Iterator
 
 import pytest
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from db.models import Base, Organization, Partner
+from db.models import Organization, Partner
 from db.session import make_engine, make_sessionmaker, transaction
 from domain.money import Currency
-from tests.conftest import create_pg_database, drop_pg_database, need_service
+from tests.conftest import fresh_pg_database
 
 
 @pytest.fixture(scope="module")
 def pg_url() -> Iterator[str]:
     """A new database for the module (tables by create_all), dropped at its end."""
-    need_service("PostgreSQL", "127.0.0.1", 5432)  # CI=true: fails; elsewhere: skips
-    url = create_pg_database()
-
-    async def setup() -> None:
-        engine = make_engine(url)
-        async with engine.begin() as connection:
-            await connection.run_sync(Base.metadata.create_all)
-        await engine.dispose()
-
-    asyncio.run(setup())
-    yield url
-    drop_pg_database(url)
+    yield from fresh_pg_database()  # CI=true: a missing server fails; elsewhere: skips
 
 
 @pytest.fixture

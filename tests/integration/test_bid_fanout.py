@@ -124,6 +124,16 @@ async def test_bid_reaches_10000_partners_once_despite_a_killed_worker(
         assert posted.matching_partners == PARTNERS
         bid_id = posted.bid.id
 
+        # Hold one partner of a middle chunk: that chunk's insert waits on the partner's
+        # foreign key inside its open transaction, so the kill below always lands mid-chunk
+        # (without it a fast machine can finish every chunk between two polls).
+        held = partners[PARTNERS // 2 + 17]
+        holder = await engine.connect()
+        await holder.begin()
+        await holder.execute(
+            text("SELECT id FROM partners WHERE id = :id FOR UPDATE"), {"id": held}
+        )
+
         worker.start()
         assert await relay_pending(sm, stale_after_seconds=60) == 1  # the one fan-out row
 
@@ -135,6 +145,8 @@ async def test_bid_reaches_10000_partners_once_despite_a_killed_worker(
             await relay_pending(sm, stale_after_seconds=60, limit=2000)
             await asyncio.sleep(0.02)
         worker.kill()
+        await holder.rollback()
+        await holder.close()
         at_kill = await delivered(sm, bid_id)
         assert CHUNK <= at_kill < PARTNERS, "killed too late to prove anything"
         assert at_kill % CHUNK == 0  # all of a chunk or nothing

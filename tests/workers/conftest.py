@@ -1,14 +1,12 @@
 """Fixtures for the background jobs: external services, a SQLite outbox, a StubBroker worker.
 
-External services: ``require_postgres`` / ``require_redis`` check the server answers. When
-it does not, the test fails on CI (``CI=true``: a missing service is a broken pipeline)
-and is skipped elsewhere, with the reason.
+External services use ``require_postgres`` / ``require_redis`` from ``tests/conftest.py``
+(fail under CI=true, skip elsewhere, with the reason).
 """
 
 from __future__ import annotations
 
 import asyncio
-import os
 import threading
 from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
@@ -16,7 +14,6 @@ from typing import Any
 
 import dramatiq
 import pytest
-import redis
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from app.settings import EmailBackend, Settings
@@ -25,48 +22,6 @@ from db.session import make_engine, make_sessionmaker
 from workers import email as email_module
 from workers.broker import build_broker, install_broker, reset_broker
 from workers.runtime import start_inprocess_worker, stop_inprocess_worker
-
-POSTGRES_DSN = os.environ.get(
-    "PARTNERGRAPH_TEST_POSTGRES_DSN", "postgresql://postgres@127.0.0.1:5432/test"
-)
-REDIS_URL = os.environ.get("PARTNERGRAPH_TEST_REDIS_URL", "redis://127.0.0.1:6379/9")
-
-
-def unavailable(service: str, error: BaseException) -> None:
-    """Fail on CI, skip elsewhere: the rule for a missing external service."""
-    reason = f"{service} is not reachable ({type(error).__name__}: {error})"
-    if os.environ.get("CI") == "true":
-        pytest.fail(f"{reason}; CI must provide it", pytrace=False)
-    pytest.skip(f"{reason}; start it to run this test")
-
-
-@pytest.fixture
-async def require_postgres() -> str:
-    """The DSN (asyncpg form) of a reachable PostgreSQL server."""
-    import asyncpg
-
-    try:
-        connection = await asyncpg.connect(POSTGRES_DSN, timeout=3)
-        try:
-            await connection.fetchval("SELECT 1")
-        finally:
-            await connection.close()
-    except (OSError, asyncpg.PostgresError, TimeoutError) as exc:
-        unavailable("PostgreSQL", exc)
-    return POSTGRES_DSN
-
-
-@pytest.fixture
-def require_redis() -> str:
-    """The URL of a reachable Redis server (a database for tests: 9 by default)."""
-    client = redis.Redis.from_url(REDIS_URL, socket_connect_timeout=3, socket_timeout=3)
-    try:
-        client.ping()
-    except (OSError, redis.RedisError) as exc:
-        unavailable("Redis", exc)
-    finally:
-        client.close()
-    return REDIS_URL
 
 
 @pytest.fixture

@@ -10,12 +10,10 @@ import os
 import signal
 import subprocess
 import sys
-import uuid
 from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
 from typing import IO
 
-import asyncpg
 import dramatiq
 import pytest
 import redis
@@ -23,9 +21,10 @@ from sqlalchemy import select, text, update
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from app.settings import EmailBackend, Settings
-from db.models import Base, OutboxMessage, utcnow
+from db.models import OutboxMessage, utcnow
 from db.session import make_engine, make_sessionmaker, transaction
 from resolvers.events import emit_email
+from tests.conftest import fresh_pg_database
 from workers.broker import build_broker, install_broker, reset_broker
 from workers.outbox import relay_pending
 
@@ -33,41 +32,23 @@ from .conftest import wait_until
 
 pytestmark = [pytest.mark.redis, pytest.mark.postgres, pytest.mark.slow]
 
+REDIS_URL = os.environ.get("PARTNERGRAPH_TEST_REDIS_URL", "redis://127.0.0.1:6379/9")
 ROOT = Path(__file__).resolve().parents[2]
 PARTNERGRAPH = Path(sys.executable).with_name("partnergraph")
 SM = async_sessionmaker[AsyncSession]
 
 
 @pytest.fixture
-async def pg_url(require_postgres: str) -> AsyncIterator[str]:
+def pg_url() -> Iterator[str]:
     """A fresh PostgreSQL database with the tables, dropped afterwards."""
-    name = f"pg_test_{uuid.uuid4().hex[:12]}"
-    admin = await asyncpg.connect(require_postgres)
-    try:
-        await admin.execute(f'CREATE DATABASE "{name}"')
-    finally:
-        await admin.close()
-    host_part = require_postgres.split("://", 1)[1].rsplit("/", 1)[0]
-    url = f"postgresql+asyncpg://{host_part}/{name}"
-    engine = make_engine(url, pool_size=2)
-    try:
-        async with engine.begin() as connection:
-            await connection.run_sync(Base.metadata.create_all)
-    finally:
-        await engine.dispose()
-    yield url
-    admin = await asyncpg.connect(require_postgres)
-    try:
-        await admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
-    finally:
-        await admin.close()
+    yield from fresh_pg_database()
 
 
 @pytest.fixture
-def redis_url(require_redis: str) -> Iterator[str]:
-    client = redis.Redis.from_url(require_redis)
+def redis_url(require_redis: None) -> Iterator[str]:
+    client = redis.Redis.from_url(REDIS_URL)
     client.flushdb()
-    yield require_redis
+    yield REDIS_URL
     client.flushdb()
     client.close()
 
