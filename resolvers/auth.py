@@ -221,12 +221,18 @@ async def authenticate(services: Services, token: str | None) -> Viewer | None:
     now = services.clock()
     async with services.sessionmaker() as session:
         if token.startswith(SESSION_PREFIX + "_"):
-            auth = await session.scalar(
-                select(AuthSession).where(AuthSession.token_hash == key_hash)
-            )
-            if auth is None or auth.revoked_at is not None or auth.expires_at <= now:
+            found = (
+                await session.execute(
+                    select(AuthSession, User.email)
+                    .join(User, User.id == AuthSession.user_id)
+                    .where(AuthSession.token_hash == key_hash)
+                )
+            ).first()
+            if found is None:
                 return None
-            email = await session.scalar(select(User.email).where(User.id == auth.user_id))
+            auth, email = found
+            if auth.revoked_at is not None or auth.expires_at <= now:
+                return None
             return Viewer(
                 user_id=auth.user_id,
                 email=email,
