@@ -17,7 +17,7 @@ from strawberry.asgi import GraphQL
 
 from app.exports import export_route
 from app.runtime import Runtime
-from app.settings import Settings, get_settings
+from config.settings import Settings, get_settings
 from resolvers.auth import authenticate, bearer_token
 from resolvers.context import RequestContext
 from schema.root import build_schema

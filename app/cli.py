@@ -9,7 +9,7 @@ import os
 import sys
 from collections.abc import Sequence
 
-from app.settings import get_settings
+from config.settings import get_settings
 
 
 def _serve(args: argparse.Namespace) -> int:

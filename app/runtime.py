@@ -7,7 +7,7 @@ import asyncio
 import logging
 from typing import TYPE_CHECKING
 
-from app.settings import Settings
+from config.settings import Settings
 from db.session import make_engine, make_sessionmaker
 from resolvers.context import Services
 

@@ -44,7 +44,7 @@ sys.path.insert(0, str(ROOT))
 import redis  # noqa: E402
 from sqlalchemy import func, select, text  # noqa: E402
 
-from app.settings import Settings  # noqa: E402
+from config.settings import Settings  # noqa: E402
 from db.models import Base, BidDelivery, OutboxMessage, utcnow  # noqa: E402
 from db.session import make_engine, make_sessionmaker  # noqa: E402
 from domain.money import Currency  # noqa: E402

@@ -44,7 +44,7 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from app.settings import Settings  # noqa: E402
+from config.settings import Settings  # noqa: E402
 from db.models import (  # noqa: E402
     Base,
     JournalEntry,

@@ -34,7 +34,7 @@ import asyncpg
 from sqlalchemy import text
 from sqlalchemy.dialects import postgresql
 
-from app.settings import Settings
+from config.settings import Settings
 from db.models import Base, DirectoryListing
 from db.session import make_engine, make_sessionmaker
 from domain.program import listing_search_text

@@ -9,12 +9,12 @@ from typing import TYPE_CHECKING, Any, TypeVar
 
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from app.settings import Settings
+from config.settings import Settings
 from db.models import utcnow
 from domain.access import ANONYMOUS, Viewer
 
 if TYPE_CHECKING:
-    from resolvers.loaders import BatchLoaders, Loaders
+    from resolvers.loaders.core import BatchLoaders, Loaders
 
 L = TypeVar("L", bound="BatchLoaders")
 
@@ -39,7 +39,7 @@ class RequestContext:
     _loader_sets: dict[type[Any], Any] = field(init=False, default_factory=dict)
 
     def __post_init__(self) -> None:
-        from resolvers.loaders import Loaders
+        from resolvers.loaders.core import Loaders
 
         self.loaders = Loaders(self.services, self.viewer)
 

@@ -29,7 +29,7 @@ from db import models
 from domain.bids import BidStatus, effective_status
 from domain.errors import DomainError
 from resolvers import bids as use_cases
-from resolvers.bid_loaders import acting_partners, bid_loaders, receiving_partner_id
+from resolvers.loaders.bids import acting_partners, bid_loaders, receiving_partner_id
 from schema.base import Currency, Money, UserError, mutate, page_request, to_connection
 from schema.context import Info
 from schema.ids import decode_id

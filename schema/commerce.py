@@ -16,7 +16,7 @@ from domain.access import can_read_invoice, can_see_order, has_billing_rights
 from domain.money import Money as DomainMoney
 from domain.money import round_cents
 from resolvers import commerce as use_cases
-from resolvers.commerce_loaders import commerce_loaders
+from resolvers.loaders.commerce import commerce_loaders
 from schema.base import Currency, Money, Side, UserError, mutate
 from schema.context import Info
 from schema.ids import decode_id

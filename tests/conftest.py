@@ -21,7 +21,7 @@ from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
 from app.asgi import create_app
-from app.settings import Settings
+from config.settings import Settings
 from db.models import Base
 from db.session import make_engine, make_sessionmaker
 

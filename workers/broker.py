@@ -42,7 +42,7 @@ from dramatiq.middleware import (
     TimeLimit,
 )
 
-from app.settings import Settings, get_settings
+from config.settings import Settings, get_settings
 from workers import runtime
 
 logger = logging.getLogger(__name__)

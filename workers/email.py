@@ -53,7 +53,7 @@ import aiosmtplib
 import jinja2
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from app.settings import EmailBackend, Settings
+from config.settings import EmailBackend, Settings
 from db.models import OutboxMessage, utcnow
 from workers.outbox import PermanentJobError, outbox_actor
 from workers.runtime import current_settings

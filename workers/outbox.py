@@ -52,7 +52,7 @@ import dramatiq
 from sqlalchemy import and_, false, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from app.settings import Settings
+from config.settings import Settings
 from db.models import OutboxMessage, utcnow
 from workers import broker as broker_module
 from workers.runtime import worker_sessionmaker

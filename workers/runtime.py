@@ -33,7 +33,7 @@ from dramatiq.asyncio import get_event_loop_thread
 from dramatiq.middleware import Middleware
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
-from app.settings import Settings, get_settings
+from config.settings import Settings, get_settings
 from db.session import make_engine, make_sessionmaker
 
 if TYPE_CHECKING:

@@ -46,7 +46,7 @@ import dramatiq
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from app.settings import Settings
+from config.settings import Settings
 from db.models import ScheduledRun, utcnow
 from db.session import make_engine, make_sessionmaker, transaction
 

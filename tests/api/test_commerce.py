@@ -21,7 +21,7 @@ import pytest
 from sqlalchemy import func, select, update
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from app.settings import Settings
+from config.settings import Settings
 from db.models import (
     AuditEvent,
     Grant,

@@ -6,7 +6,7 @@ from typing import Any
 
 import pytest
 
-from resolvers import loaders
+from resolvers.loaders import core as loaders
 from tests.conftest import Api, login
 
 CLIENTS = """{ viewer { memberships { organization { partner {

@@ -7,7 +7,7 @@ from pathlib import Path
 import httpx
 
 from app.asgi import create_app
-from app.settings import Settings
+from config.settings import Settings
 
 
 async def test_probes_and_cors(tmp_path: Path) -> None:

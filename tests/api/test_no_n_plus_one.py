@@ -20,7 +20,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 from starlette.applications import Starlette
 
 from app.asgi import create_app
-from app.settings import Settings
+from config.settings import Settings
 from db.models import Grant, GrantProduct, Invoice, Organization, Product, utcnow
 from domain.enums import AccessLevel, GrantStatus, PaymentMethods, Side
 from domain.money import Currency

@@ -10,7 +10,7 @@ import pytest
 from pydantic import ValidationError
 
 from app.asgi import create_app
-from app.settings import Settings
+from config.settings import Settings
 
 QUERY = "{ viewr { user { email } } }"  # a typo of `viewer`
 

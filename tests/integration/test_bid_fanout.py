@@ -19,7 +19,7 @@ import redis
 from sqlalchemy import func, select, text
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from app.settings import Settings
+from config.settings import Settings
 from db.models import BidDelivery, OutboxMessage, utcnow
 from domain.money import Currency
 from resolvers import bids as use_cases

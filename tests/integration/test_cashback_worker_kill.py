@@ -17,7 +17,7 @@ import redis
 from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from app.settings import Settings
+from config.settings import Settings
 from db.models import JournalEntry, LedgerAccount, LedgerPosting, OutboxMessage
 from db.models.ledger import JournalEntryKind
 from db.session import transaction

@@ -11,7 +11,7 @@ import jinja2.meta
 import markupsafe
 import pytest
 
-from app.settings import Settings
+from config.settings import Settings
 from resolvers import events
 from workers import email as email_module
 from workers.email import (

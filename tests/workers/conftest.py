@@ -16,7 +16,7 @@ import dramatiq
 import pytest
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from app.settings import EmailBackend, Settings
+from config.settings import EmailBackend, Settings
 from db.models import Base
 from db.session import make_engine, make_sessionmaker
 from workers import email as email_module

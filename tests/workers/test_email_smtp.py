@@ -14,7 +14,7 @@ import pytest
 from aiosmtpd.controller import Controller
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from app.settings import EmailBackend, Settings
+from config.settings import EmailBackend, Settings
 from db.models import OutboxMessage
 from db.session import transaction
 from resolvers.events import emit_email

@@ -20,7 +20,7 @@ import redis
 from sqlalchemy import select, text, update
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from app.settings import EmailBackend, Settings
+from config.settings import EmailBackend, Settings
 from db.models import OutboxMessage, utcnow
 from db.session import make_engine, make_sessionmaker, transaction
 from resolvers.events import emit_email

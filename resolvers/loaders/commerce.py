@@ -11,7 +11,7 @@ from strawberry.dataloader import DataLoader
 
 from db.models import Order
 from resolvers.context import RequestContext
-from resolvers.loaders import BatchLoaders
+from resolvers.loaders.core import BatchLoaders
 
 
 class CommerceLoaders(BatchLoaders):

@@ -16,7 +16,7 @@ from strawberry.dataloader import DataLoader
 from db.models import Bid, BidDelivery, Offer, Partner
 from resolvers.bids import PARTNER_ROLES
 from resolvers.context import RequestContext
-from resolvers.loaders import BatchLoaders
+from resolvers.loaders.core import BatchLoaders
 
 Pair = tuple[int, int]
 

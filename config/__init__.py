@@ -1,0 +1,1 @@
+"""Configuration every layer may import: the settings from the environment."""
