@@ -29,6 +29,12 @@ class Settings(BaseSettings):
         default=None,
         description="Redis for the Dramatiq broker; unset runs an in-process broker and worker.",
     )
+    redis_namespace: str = Field(
+        default="partnergraph",
+        min_length=1,
+        description="Prefix of every Redis key this deployment writes (Dramatiq queues and "
+        "the rest), so several deployments or test runs can share one Redis server.",
+    )
     secret_key: SecretStr = SecretStr(DEV_SECRET)
     production: bool = False
     graphiql: bool = True

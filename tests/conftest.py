@@ -17,6 +17,7 @@ from typing import Any
 
 import httpx
 import pytest
+import redis
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
@@ -31,6 +32,9 @@ PG_ADMIN_URL = os.environ.get(
 )
 REDIS_URL = os.environ.get("PARTNERGRAPH_TEST_REDIS_URL", "redis://127.0.0.1:6379/0")
 TEST_SECRET = "test-secret-key-0123456789"
+#: Every Redis key and PostgreSQL database a run makes carries this, so two runs (or a
+#: developer's server) sharing the servers never touch each other's data.
+RUN_ID = uuid.uuid4().hex[:10]
 
 
 def _reachable(host: str, port: int) -> bool:
@@ -71,7 +75,7 @@ async def _admin(sql: str) -> None:
 
 
 def create_pg_database() -> str:
-    name = f"pgtest_{uuid.uuid4().hex[:12]}"
+    name = f"pgtest_{RUN_ID}_{uuid.uuid4().hex[:8]}"
     asyncio.run(_admin(f'CREATE DATABASE "{name}"'))
     return PG_ADMIN_URL.rsplit("/", 1)[0] + f"/{name}"
 
@@ -100,6 +104,42 @@ def fresh_pg_database() -> Iterator[str]:
         yield url
     finally:
         drop_pg_database(url)
+
+
+@dataclass(frozen=True)
+class RedisSpace:
+    """A Redis server and a key namespace of this test's own (``settings.redis_namespace``)."""
+
+    url: str
+    namespace: str
+
+    def env(self) -> dict[str, str]:
+        """The environment that points a child process (a worker) at this space."""
+        return {"PARTNERGRAPH_REDIS_URL": self.url, "PARTNERGRAPH_REDIS_NAMESPACE": self.namespace}
+
+    def keys(self) -> list[bytes]:
+        client = redis.Redis.from_url(self.url)
+        try:
+            return list(client.scan_iter(match=f"{self.namespace}*", count=1000))
+        finally:
+            client.close()
+
+    def clear(self) -> None:
+        """Delete this namespace's keys, and only those."""
+        client = redis.Redis.from_url(self.url)
+        try:
+            for key in client.scan_iter(match=f"{self.namespace}*", count=1000):
+                client.delete(key)
+        finally:
+            client.close()
+
+
+@pytest.fixture
+def redis_space(require_redis: None) -> Iterator[RedisSpace]:
+    """A fresh Redis namespace on the shared server; its keys are deleted afterwards."""
+    space = RedisSpace(REDIS_URL, f"pgtest-{RUN_ID}-{uuid.uuid4().hex[:8]}")
+    yield space
+    space.clear()
 
 
 @pytest.fixture(scope="session")

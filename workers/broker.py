@@ -113,7 +113,7 @@ def build_broker(
         settings.redis_url, socket_connect_timeout=REDIS_CONNECT_TIMEOUT_S, health_check_interval=30
     )
     return RedisBroker(  # type: ignore[no-untyped-call]
-        connection_pool=pool, middleware=middleware
+        connection_pool=pool, middleware=middleware, namespace=settings.redis_namespace
     )
 
 

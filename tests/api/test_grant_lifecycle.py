@@ -109,7 +109,7 @@ def accept_token(payload: dict[str, Any]) -> str:
 def snapshot(
     status: str, client: int | None, level: str | None, pm: str | None, products: Any
 ) -> dict[str, Any]:
-    """A grant as the audit trail records it (resolvers.grants.LoadedGrant.snapshot)."""
+    """A grant as the audit trail records it (resolvers.grants.common.LoadedGrant.snapshot)."""
     return {
         "status": status,
         "client_id": client,

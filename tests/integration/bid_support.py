@@ -32,6 +32,7 @@ from domain.access import Viewer
 from domain.enums import PartnerStatus, Role
 from domain.money import Currency
 from domain.program import DirectoryTagKind
+from tests.conftest import RedisSpace
 
 ROOT = Path(__file__).resolve().parents[2]
 SM = async_sessionmaker[AsyncSession]
@@ -180,7 +181,7 @@ class WorkerProcess:
         self,
         *,
         database_url: str,
-        redis_url: str,
+        redis: RedisSpace,
         log_path: Path,
         mail_dir: Path,
         processes: int = 1,
@@ -189,7 +190,7 @@ class WorkerProcess:
         self.env = {
             **os.environ,
             "PARTNERGRAPH_DATABASE_URL": database_url,
-            "PARTNERGRAPH_REDIS_URL": redis_url,
+            **redis.env(),
             "PARTNERGRAPH_EMAIL_BACKEND": "file",
             "PARTNERGRAPH_EMAIL_FILE_DIR": str(mail_dir),
         }

@@ -8,14 +8,12 @@ listing ids run opposite to partner ids, so a chunk mixing them up misses partne
 from __future__ import annotations
 
 import asyncio
-import os
 import time
 from collections.abc import Iterator
 from datetime import timedelta
 from pathlib import Path
 
 import pytest
-import redis
 from sqlalchemy import func, select, text
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
@@ -25,6 +23,7 @@ from domain.money import Currency
 from resolvers import bids as use_cases
 from resolvers.bids import DELIVER_BID_CHUNK, FAN_OUT_BID
 from resolvers.context import RequestContext, Services
+from tests.conftest import RedisSpace
 from tests.integration.bid_support import (
     WorkerProcess,
     delivered,
@@ -37,29 +36,19 @@ from workers.outbox import relay_pending
 
 pytestmark = [pytest.mark.postgres, pytest.mark.redis, pytest.mark.slow]
 
-# Db 11 by default; overridable so that a bench using db 11 on a dev machine cannot interfere.
-REDIS_URL = os.environ.get("PARTNERGRAPH_TEST_BID_REDIS_URL", "redis://127.0.0.1:6379/11")
 PARTNERS = 10_000
 CHUNK = 1000  # workers.bids.CHUNK_SIZE: the worker process uses the default
 SM = async_sessionmaker[AsyncSession]
 
 
 @pytest.fixture
-def redis_db(require_redis: None) -> Iterator[redis.Redis]:
-    client = redis.Redis.from_url(REDIS_URL)
-    client.flushdb()
-    yield client
-    client.flushdb()
-    client.close()
-
-
-@pytest.fixture
-def settings(pg_url: str, redis_db: redis.Redis, tmp_path: Path) -> Iterator[Settings]:
+def settings(pg_url: str, redis_space: RedisSpace, tmp_path: Path) -> Iterator[Settings]:
     """This process plays the API: it posts the bid and relays the outbox to Redis."""
     settings = Settings(
         _env_file=None,  # type: ignore[call-arg]
         database_url=pg_url,
-        redis_url=REDIS_URL,
+        redis_url=redis_space.url,
+        redis_namespace=redis_space.namespace,
         email_backend="file",
         email_file_dir=tmp_path / "mail",
     )
@@ -94,7 +83,11 @@ async def _relay_until(sm: SM, done: object, *, within: float, stale: float) -> 
 
 
 async def test_bid_reaches_10000_partners_once_despite_a_killed_worker(
-    settings: Settings, pg_url: str, tmp_path: Path, require_postgres: None
+    settings: Settings,
+    pg_url: str,
+    redis_space: RedisSpace,
+    tmp_path: Path,
+    require_postgres: None,
 ) -> None:
     from db.session import make_engine, make_sessionmaker
 
@@ -102,7 +95,7 @@ async def test_bid_reaches_10000_partners_once_despite_a_killed_worker(
     sm = make_sessionmaker(engine)
     worker = WorkerProcess(
         database_url=pg_url,
-        redis_url=REDIS_URL,
+        redis=redis_space,
         log_path=tmp_path / "worker.log",
         mail_dir=tmp_path / "mail",
         threads=4,

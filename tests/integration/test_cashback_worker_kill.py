@@ -24,6 +24,7 @@ from db.session import transaction
 from domain.money import Money
 from resolvers import ledger
 from resolvers.events import emit
+from tests.conftest import RedisSpace
 from tests.integration.conftest import make_partner
 from workers.broker import build_broker, install_broker, reset_broker
 from workers.outbox import relay_pending
@@ -31,28 +32,19 @@ from workers.outbox import relay_pending
 pytestmark = [pytest.mark.postgres, pytest.mark.redis]
 
 ROOT = Path(__file__).resolve().parents[2]
-REDIS_URL = "redis://127.0.0.1:6379/10"
 ORDERS = 150
 MINOR = 777
 SM = async_sessionmaker[AsyncSession]
 
 
 @pytest.fixture
-def redis_db(require_redis: None) -> Iterator[redis.Redis]:
-    client = redis.Redis.from_url(REDIS_URL)
-    client.flushdb()
-    yield client
-    client.flushdb()
-    client.close()
-
-
-@pytest.fixture
-def broker(pg_url: str, redis_db: redis.Redis) -> Iterator[object]:
-    """This process sends to Redis db 10 (the relay, and the re-sends)."""
+def broker(pg_url: str, redis_space: RedisSpace) -> Iterator[object]:
+    """This process sends to the test's Redis namespace (the relay, and the re-sends)."""
     settings = Settings(
         _env_file=None,  # type: ignore[call-arg]
         database_url=pg_url,
-        redis_url=REDIS_URL,
+        redis_url=redis_space.url,
+        redis_namespace=redis_space.namespace,
     )
     yield install_broker(build_broker(settings), settings)
     reset_broker()
@@ -61,13 +53,15 @@ def broker(pg_url: str, redis_db: redis.Redis) -> Iterator[object]:
 class Worker:
     """``dramatiq tests.integration.slow_cashback_worker`` in its own process group."""
 
-    def __init__(self, pg_url: str, tmp: Path, name: str, delay_s: float) -> None:
+    def __init__(
+        self, pg_url: str, redis: RedisSpace, tmp: Path, name: str, delay_s: float
+    ) -> None:
         self.log = tmp / f"{name}.log"
         env = {
             **os.environ,
             "PYTHONPATH": str(ROOT),
             "PARTNERGRAPH_DATABASE_URL": pg_url,
-            "PARTNERGRAPH_REDIS_URL": REDIS_URL,
+            **redis.env(),
             "PARTNERGRAPH_EMAIL_BACKEND": "file",
             "PARTNERGRAPH_EMAIL_FILE_DIR": str(tmp / "mail"),
             "CASHBACK_TEST_DELAY_S": str(delay_s),
@@ -132,7 +126,7 @@ async def wait_for(predicate: object, what: str, within: float, worker: Worker) 
 
 
 async def test_a_worker_killed_mid_credit_and_restarted_credits_each_order_once(
-    sm: SM, pg_url: str, broker: object, redis_db: redis.Redis, tmp_path: Path
+    sm: SM, pg_url: str, broker: object, redis_space: RedisSpace, tmp_path: Path
 ) -> None:
     partner_id, org_id = await make_partner(sm, "Killed")
     orders = list(range(40_000, 40_000 + ORDERS))
@@ -152,7 +146,7 @@ async def test_a_worker_killed_mid_credit_and_restarted_credits_each_order_once(
     assert await relay_pending(sm, stale_after_seconds=30, limit=1000) == ORDERS
 
     # 1. A slow worker (0.2 s inside each credit's transaction), killed after some commits.
-    first = Worker(pg_url, tmp_path, "first", delay_s=0.2)
+    first = Worker(pg_url, redis_space, tmp_path, "first", delay_s=0.2)
     try:
 
         async def mid_credit() -> bool:
@@ -173,7 +167,7 @@ async def test_a_worker_killed_mid_credit_and_restarted_credits_each_order_once(
     actor = broker.get_actor(ledger.CREDIT_CASHBACK)  # type: ignore[attr-defined]
     for outbox_id in outbox_ids:
         actor.send(outbox_id)
-    second = Worker(pg_url, tmp_path, "second", delay_s=0)
+    second = Worker(pg_url, redis_space, tmp_path, "second", delay_s=0)
     try:
 
         async def all_processed() -> bool:
@@ -186,7 +180,11 @@ async def test_a_worker_killed_mid_credit_and_restarted_credits_each_order_once(
             return left == 0
 
         async def queue_drained() -> bool:
-            return redis_db.llen("dramatiq:default") == 0
+            client = redis.Redis.from_url(redis_space.url)
+            try:
+                return client.llen(f"{redis_space.namespace}:default") == 0
+            finally:
+                client.close()
 
         await wait_for(all_processed, "every order processed", 60, second)
         await wait_for(queue_drained, "the duplicates consumed", 30, second)

@@ -24,7 +24,7 @@ from config.settings import EmailBackend, Settings
 from db.models import OutboxMessage, utcnow
 from db.session import make_engine, make_sessionmaker, transaction
 from resolvers.events import emit_email
-from tests.conftest import fresh_pg_database
+from tests.conftest import RedisSpace, fresh_pg_database
 from workers.broker import build_broker, install_broker, reset_broker
 from workers.outbox import relay_pending
 
@@ -32,7 +32,6 @@ from .conftest import wait_until
 
 pytestmark = [pytest.mark.redis, pytest.mark.postgres, pytest.mark.slow]
 
-REDIS_URL = os.environ.get("PARTNERGRAPH_TEST_REDIS_URL", "redis://127.0.0.1:6379/9")
 ROOT = Path(__file__).resolve().parents[2]
 PARTNERGRAPH = Path(sys.executable).with_name("partnergraph")
 SM = async_sessionmaker[AsyncSession]
@@ -45,20 +44,12 @@ def pg_url() -> Iterator[str]:
 
 
 @pytest.fixture
-def redis_url(require_redis: None) -> Iterator[str]:
-    client = redis.Redis.from_url(REDIS_URL)
-    client.flushdb()
-    yield REDIS_URL
-    client.flushdb()
-    client.close()
-
-
-@pytest.fixture
-def api_settings(pg_url: str, redis_url: str, mail_dir: Path) -> Settings:
+def api_settings(pg_url: str, redis_space: RedisSpace, mail_dir: Path) -> Settings:
     return Settings(
         _env_file=None,  # type: ignore[call-arg]
         database_url=pg_url,
-        redis_url=redis_url,
+        redis_url=redis_space.url,
+        redis_namespace=redis_space.namespace,
         email_backend=EmailBackend.FILE,
         email_file_dir=mail_dir,
         email_from="partnergraph <no-reply@partners.example>",
@@ -87,6 +78,7 @@ class WorkerProcess:
             **os.environ,
             "PARTNERGRAPH_DATABASE_URL": settings.database_url,
             "PARTNERGRAPH_REDIS_URL": settings.redis_url or "",
+            "PARTNERGRAPH_REDIS_NAMESPACE": settings.redis_namespace,
             "PARTNERGRAPH_EMAIL_BACKEND": "file",
             "PARTNERGRAPH_EMAIL_FILE_DIR": str(settings.email_file_dir),
             "PARTNERGRAPH_EMAIL_FROM": settings.email_from,
@@ -248,5 +240,6 @@ async def _worker_waits_on_a_lock(sessionmaker: SM) -> bool:
 def _redis_queue_empty(broker: dramatiq.Broker) -> bool:
     client: redis.Redis = broker.client  # type: ignore[attr-defined]
     return (
-        int(client.llen("dramatiq:default")) == 0 and int(client.zcard("dramatiq:default.DQ")) == 0
+        int(client.llen(f"{broker.namespace}:default")) == 0
+        and int(client.zcard(f"{broker.namespace}:default.DQ")) == 0
     )

@@ -1,0 +1,33 @@
+"""Stable error codes of the commerce use cases, and pricing errors as `UseCaseError`s."""
+
+from __future__ import annotations
+
+from domain import pricing
+from resolvers.errors import UseCaseError
+
+# Stable codes of this package (besides the pricing ones: UNKNOWN_PRODUCT_KIND,
+# INVALID_QUANTITY, UNSUPPORTED_CURRENCY, PARTNER_MAY_NOT_ORDER).
+CURRENCY_MISMATCH = "CURRENCY_MISMATCH"
+INVALID_AMOUNT = "INVALID_AMOUNT"
+AMOUNT_MISMATCH = "AMOUNT_MISMATCH"
+PAYER_NOT_ALLOWED = "PAYER_NOT_ALLOWED"
+ROLE_NOT_ALLOWED = "ROLE_NOT_ALLOWED"
+INVALID_IDEMPOTENCY_KEY = "INVALID_IDEMPOTENCY_KEY"
+IDEMPOTENCY_KEY_REUSED = "IDEMPOTENCY_KEY_REUSED"
+PRODUCT_NOT_RENEWABLE = "PRODUCT_NOT_RENEWABLE"
+CONFLICT = "CONFLICT"
+
+_PRICING_FIELDS = {
+    pricing.UnknownProductKindError.CODE: "productKind",
+    pricing.InvalidQuantityError.CODE: "quantity",
+    pricing.UnsupportedCurrencyError.CODE: "currency",
+    pricing.PartnerMayNotOrderError.CODE: "clientId",
+}
+
+
+def _from_pricing(error: pricing.PricingError) -> UseCaseError:
+    return UseCaseError(error.code, error.message, _PRICING_FIELDS.get(error.code))
+
+
+def _partner_may_not_order(message: str) -> UseCaseError:
+    return UseCaseError(pricing.PartnerMayNotOrderError.CODE, message, "clientId")

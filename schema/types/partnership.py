@@ -1,0 +1,260 @@
+"""Partnerships: the partner, the grant between it and a client, the client it sees."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from datetime import datetime
+
+import strawberry
+from strawberry import relay
+
+from db import models
+from domain.access import ClientVisibility, GrantFacts, can_see_grant, client_visibility
+from domain.grants import effective_status
+from resolvers.exports import export_url
+from schema.base import (
+    AccessLevel,
+    GrantStatus,
+    PartnerStatus,
+    PaymentMethods,
+    Side,
+    page_request,
+    to_connection,
+)
+from schema.context import Info
+from schema.ids import encode_id
+from schema.permissions import IsMember, ReadsClientInvoices, SeesClientProducts
+from schema.types.invoice import Invoice
+from schema.types.loading import _ints, _load_visible
+from schema.types.product import Product
+
+
+@strawberry.type(description="What an inviting side asked for (partner) or offered (client).")
+class RequestedAccess:
+    level: AccessLevel = strawberry.field(description="The access level asked for.")
+    payment_methods: PaymentMethods | None = strawberry.field(description="For FULL.")
+    product_families: list[str] = strawberry.field(
+        description="Families a partner asks to manage under LIMITED."
+    )
+
+
+@strawberry.type(description="A partner of the program, as anyone signed in sees it.")
+class Partner(relay.Node):
+    id: relay.NodeID[int]
+    status: PartnerStatus = strawberry.field(description="Active or suspended.")
+    organization_id: strawberry.Private[int]
+
+    @classmethod
+    def of(cls, row: models.Partner) -> Partner:
+        return cls(id=row.id, status=row.status, organization_id=row.organization_id)
+
+    @strawberry.field(description="The partner's public name.")
+    async def name(self, info: Info) -> str:
+        org = await info.context.loaders.organization.load(self.organization_id)
+        return org.name if org else ""
+
+    @strawberry.field(
+        description="The partner's clients (grants), for members of the partner; "
+        "collaborators see only the clients their rights name.",
+        permission_classes=[IsMember],
+    )
+    async def clients(
+        self, info: Info, first: int | None = None, after: str | None = None
+    ) -> relay.Connection[Client] | None:
+        page = await info.context.loaders.partner_grants.load(
+            (self.id, page_request(info, first, after))
+        )
+        facts = await info.context.loaders.grant_facts.load_many([g.id for g in page.items])
+        by_id = {f.grant_id: f for f in facts if f is not None}
+        return to_connection(page, lambda g: Client(id=g.id, facts=by_id.get(g.id)))
+
+    @classmethod
+    async def resolve_nodes(
+        cls, *, info: Info, node_ids: Iterable[str], required: bool = False
+    ) -> list[Partner | None]:
+        async def visible(info: Info, row: models.Partner) -> Partner | None:
+            # Program partners are public to every signed-in user (clients look them up).
+            return cls.of(row)
+
+        return await _load_visible(info, info.context.loaders.partner, node_ids, visible)
+
+
+@strawberry.type(description="A partnership between a partner and a client.")
+class Grant(relay.Node):
+    id: relay.NodeID[int]
+    initiated_by: Side = strawberry.field(description="Which side sent the invitation.")
+    level: AccessLevel | None = strawberry.field(description="Granted level, once active.")
+    payment_methods: PaymentMethods | None = strawberry.field(
+        description="Whose wallet pays, for a FULL grant."
+    )
+    requested_access: RequestedAccess = strawberry.field(
+        description="What the inviting side asked for or offered."
+    )
+    message: str | None = strawberry.field(description="The inviting side's message.")
+    created_at: datetime = strawberry.field(description="When the invitation was made.")
+    invitation_expires_at: datetime | None = strawberry.field(
+        description="When a pending invitation expires."
+    )
+    accepted_at: datetime | None = strawberry.field(description="When it became active.")
+    ended_at: datetime | None = strawberry.field(
+        description="When it was refused, cancelled, expired or stopped."
+    )
+    row: strawberry.Private[models.Grant]
+
+    @classmethod
+    def of(cls, row: models.Grant) -> Grant:
+        return cls(
+            id=row.id,
+            initiated_by=row.initiated_by,
+            level=row.level,
+            payment_methods=row.payment_methods,
+            requested_access=RequestedAccess(
+                level=row.requested_level,
+                payment_methods=row.requested_payment_methods,
+                product_families=list(row.requested_families or []),
+            ),
+            message=row.message,
+            created_at=row.created_at,
+            invitation_expires_at=row.invitation_expires_at,
+            accepted_at=row.accepted_at,
+            ended_at=row.ended_at,
+            row=row,
+        )
+
+    @strawberry.field(
+        description="The grant's status; a pending invitation past expiry is EXPIRED."
+    )
+    def status(self, info: Info) -> GrantStatus:
+        return effective_status(self.row.status, self.row.invitation_expires_at, info.context.now())
+
+    @strawberry.field(description="The email a partner invited, while no client is bound.")
+    def invitee_email(self) -> str | None:
+        return self.row.invitee_email if self.row.client_id is None else None
+
+    @strawberry.field(description="The partner.")
+    async def partner(self, info: Info) -> Partner:
+        row = await info.context.loaders.partner.load(self.row.partner_id)
+        return Partner.of(row)
+
+    async def _client_visibility(self, info: Info) -> ClientVisibility:
+        """WHOLE for members of the client; else what the grant shows the partner side."""
+        viewer = info.context.viewer
+        if self.row.client_id is not None and viewer.is_member(self.row.client_id):
+            return ClientVisibility.WHOLE
+        facts = await info.context.loaders.grant_facts.load(self.id)
+        return client_visibility(viewer, facts) if facts else ClientVisibility.NONE
+
+    @strawberry.field(
+        description="The client organization's name, once a client is bound; null for a "
+        "partner-side viewer the grant shows nothing (refused, cancelled, expired, stopped)."
+    )
+    async def client_name(self, info: Info) -> str | None:
+        if self.row.client_id is None:
+            return None
+        if await self._client_visibility(info) < ClientVisibility.NAME_ONLY:
+            return None
+        org = await info.context.loaders.organization.load(self.row.client_id)
+        return org.name if org else None
+
+    @strawberry.field(
+        description="Products granted (or offered, while pending) under LIMITED access: "
+        "members of the client see them; the partner only while the grant is active."
+    )
+    async def granted_products(self, info: Info) -> list[Product]:
+        if await self._client_visibility(info) < ClientVisibility.PRODUCTS:
+            return []
+        ids = await info.context.loaders.grant_product_ids.load(self.id)
+        rows = await info.context.loaders.product.load_many(sorted(ids))
+        return [Product.of(r) for r in rows if r is not None]
+
+    @classmethod
+    async def resolve_nodes(
+        cls, *, info: Info, node_ids: Iterable[str], required: bool = False
+    ) -> list[Grant | None]:
+        async def visible(info: Info, row: models.Grant) -> Grant | None:
+            facts = await info.context.loaders.grant_facts.load(row.id)
+            viewer = info.context.viewer
+            if facts is not None and can_see_grant(viewer, facts):
+                return cls.of(row)
+            if (
+                row.client_id is None
+                and viewer.email is not None
+                and row.invitee_email == viewer.email
+            ):
+                return cls.of(row)
+            return None
+
+        return await _load_visible(info, info.context.loaders.grant, node_ids, visible)
+
+
+@strawberry.type(
+    description="A client as its partner sees it through their grant: the name while "
+    "pending; the granted products (LIMITED) or the whole organization (FULL) while active."
+)
+class Client(relay.Node):
+    id: relay.NodeID[int]
+    facts: strawberry.Private[GrantFacts | None]
+
+    @strawberry.field(description="The client's name, or the invited email before it joins.")
+    async def name(self, info: Info) -> str:
+        grant = await info.context.loaders.grant.load(self.id)
+        if grant.client_id is None:
+            return grant.invitee_email or ""
+        org = await info.context.loaders.organization.load(grant.client_id)
+        return org.name if org else ""
+
+    @strawberry.field(description="The grant between the partner and this client.")
+    async def grant(self, info: Info) -> Grant:
+        return Grant.of(await info.context.loaders.grant.load(self.id))
+
+    @strawberry.field(
+        description="The products the grant lets the partner see.",
+        permission_classes=[SeesClientProducts],
+    )
+    async def products(
+        self, info: Info, first: int | None = None, after: str | None = None
+    ) -> relay.Connection[Product] | None:
+        page = await info.context.loaders.client_products.load(
+            (self.id, page_request(info, first, after))
+        )
+        return to_connection(page, Product.of)
+
+    @strawberry.field(
+        description="Invoices the partner paid for this client (FULL grant with PARTNER "
+        "payment methods, billing members only). Client-paid invoices are never shown.",
+        permission_classes=[ReadsClientInvoices],
+    )
+    async def invoices(
+        self, info: Info, first: int | None = None, after: str | None = None
+    ) -> relay.Connection[Invoice] | None:
+        page = await info.context.loaders.partner_paid_invoices.load(
+            (self.id, page_request(info, first, after))
+        )
+        return to_connection(page, Invoice.of)
+
+    @strawberry.field(
+        description="The CSV export of this client's billing data the viewer may see "
+        "(GET with the same bearer token).",
+        permission_classes=[SeesClientProducts],
+    )
+    def billing_export_url(self, info: Info) -> str | None:
+        return export_url(info.context.settings.public_url, encode_id("Client", self.id))
+
+    @classmethod
+    async def resolve_nodes(
+        cls, *, info: Info, node_ids: Iterable[str], required: bool = False
+    ) -> list[Client | None]:
+        ids = _ints(node_ids)
+        facts = await info.context.loaders.grant_facts.load_many([i for i in ids if i is not None])
+        by_id = {f.grant_id: f for f in facts if f is not None}
+        result: list[Client | None] = []
+        for i in ids:
+            fact = by_id.get(i) if i is not None else None
+            if (
+                fact is not None
+                and client_visibility(info.context.viewer, fact) > ClientVisibility.NONE
+            ):
+                result.append(cls(id=fact.grant_id, facts=fact))
+            else:
+                result.append(None)
+        return result

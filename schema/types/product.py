@@ -1,0 +1,57 @@
+"""Products, which always live in the client organization."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from datetime import datetime
+
+import strawberry
+from strawberry import relay
+
+from db import models
+from domain.access import can_see_product
+from schema.base import ProductStatus
+from schema.context import Info
+from schema.types.loading import _load_visible
+
+
+@strawberry.type(description="A product; it always lives in the client organization.")
+class Product(relay.Node):
+    id: relay.NodeID[int]
+    name: str = strawberry.field(description="The product's name, e.g. a domain.")
+    kind: str = strawberry.field(description="The catalog kind, e.g. web_hosting.")
+    family: str = strawberry.field(description="The product family, e.g. WEB_HOSTING.")
+    quantity: int = strawberry.field(description="Units of the product.")
+    status: ProductStatus = strawberry.field(description="Active, expired or cancelled.")
+    renews_at: datetime | None = strawberry.field(description="Next renewal, if any.")
+    organization_id: strawberry.Private[int]
+
+    @classmethod
+    def of(cls, row: models.Product) -> Product:
+        return cls(
+            id=row.id,
+            name=row.name,
+            kind=row.kind,
+            family=row.family,
+            quantity=row.quantity,
+            status=row.status,
+            renews_at=row.renews_at,
+            organization_id=row.organization_id,
+        )
+
+    @strawberry.field(description="The name of the organization that owns the product.")
+    async def organization_name(self, info: Info) -> str:
+        org = await info.context.loaders.organization.load(self.organization_id)
+        return org.name if org else ""
+
+    @classmethod
+    async def resolve_nodes(
+        cls, *, info: Info, node_ids: Iterable[str], required: bool = False
+    ) -> list[Product | None]:
+        async def visible(info: Info, row: models.Product) -> Product | None:
+            grants = await info.context.loaders.live_grants_on_client.load(row.organization_id)
+            if can_see_product(info.context.viewer, row.organization_id, row.id, grants):
+                return cls.of(row)
+            return None
+
+        return await _load_visible(info, info.context.loaders.product, node_ids, visible)

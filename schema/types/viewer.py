@@ -1,0 +1,41 @@
+"""Who is calling, and the organizations it acts in."""
+
+from __future__ import annotations
+
+import strawberry
+
+from schema.base import Role
+from schema.context import Info
+from schema.types.organization import Organization
+from schema.types.user import User
+
+
+@strawberry.type(description="The viewer's membership in an organization.")
+class Membership:
+    role: Role = strawberry.field(description="The viewer's role there.")
+    organization: Organization = strawberry.field(description="The organization.")
+
+
+@strawberry.type(
+    description="Who is calling: a person, or an API token acting for one organization."
+)
+class Viewer:
+    user_id: strawberry.Private[int | None]
+
+    @strawberry.field(description="The person, when a person is logged in.")
+    async def user(self, info: Info) -> User | None:
+        if self.user_id is None:
+            return None
+        row = await info.context.loaders.user.load(self.user_id)
+        return User.of(row) if row else None
+
+    @strawberry.field(description="The organizations the viewer acts in, with its role.")
+    async def memberships(self, info: Info) -> list[Membership]:
+        viewer = info.context.viewer
+        ids = sorted(viewer.memberships)
+        orgs = await info.context.loaders.organization.load_many(ids)
+        return [
+            Membership(role=viewer.memberships[o.id].role, organization=Organization.of(o))
+            for o in orgs
+            if o is not None
+        ]
