@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import secrets
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from typing import Any
 
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
@@ -181,20 +183,18 @@ async def check_password(ctx: RequestContext, session: AsyncSession, password: s
         raise UseCaseError("WRONG_PASSWORD", "The password is wrong.", "password")
 
 
-async def _memberships(session: AsyncSession, user_id: int) -> dict[int, MembershipFacts]:
-    rows = (
-        await session.execute(select(Membership).where(Membership.user_id == user_id))
-    ).scalars()
-    memberships = list(rows)
+def _membership_facts(rows: Sequence[Any]) -> dict[int, MembershipFacts]:
+    """Memberships from `_SESSION_VIEWER` rows: one per membership and listed client."""
+    memberships: dict[int, Membership] = {}
     listed: dict[int, set[int]] = {}
-    collaborator_ids = [m.id for m in memberships if m.role is Role.COLLABORATOR]
-    if collaborator_ids:
-        for membership_id, client_id in await session.execute(
-            select(CollaboratorClient.membership_id, CollaboratorClient.client_id).where(
-                CollaboratorClient.membership_id.in_(collaborator_ids)
-            )
-        ):
-            listed.setdefault(membership_id, set()).add(client_id)
+    for row in rows:
+        membership = row.Membership
+        if membership is None:
+            continue
+        memberships[membership.id] = membership
+        # Listed clients count for collaborators only (other roles act for every client).
+        if row.client_id is not None and membership.role is Role.COLLABORATOR:
+            listed.setdefault(membership.id, set()).add(row.client_id)
     return {
         m.organization_id: MembershipFacts(
             organization_id=m.organization_id,
@@ -202,8 +202,17 @@ async def _memberships(session: AsyncSession, user_id: int) -> dict[int, Members
             all_clients=m.all_clients,
             client_ids=frozenset(listed.get(m.id, ())),
         )
-        for m in memberships
+        for m in memberships.values()
     }
+
+
+# A login, its user's email, memberships and collaborators' listed clients: one statement.
+_SESSION_VIEWER = (
+    select(AuthSession, User.email, Membership, CollaboratorClient.client_id)
+    .join(User, User.id == AuthSession.user_id)
+    .outerjoin(Membership, Membership.user_id == AuthSession.user_id)
+    .outerjoin(CollaboratorClient, CollaboratorClient.membership_id == Membership.id)
+)
 
 
 def bearer_token(authorization: str | None) -> str | None:
@@ -221,23 +230,15 @@ async def authenticate(services: Services, token: str | None) -> Viewer | None:
     now = services.clock()
     async with services.sessionmaker() as session:
         if token.startswith(SESSION_PREFIX + "_"):
-            found = (
-                await session.execute(
-                    select(AuthSession, User.email)
-                    .join(User, User.id == AuthSession.user_id)
-                    .where(AuthSession.token_hash == key_hash)
-                )
-            ).first()
-            if found is None:
+            rows = (
+                await session.execute(_SESSION_VIEWER.where(AuthSession.token_hash == key_hash))
+            ).all()
+            if not rows:
                 return None
-            auth, email = found
+            auth, email = rows[0].AuthSession, rows[0].email
             if auth.revoked_at is not None or auth.expires_at <= now:
                 return None
-            return Viewer(
-                user_id=auth.user_id,
-                email=email,
-                memberships=await _memberships(session, auth.user_id),
-            )
+            return Viewer(user_id=auth.user_id, email=email, memberships=_membership_facts(rows))
         if token.startswith(API_TOKEN_PREFIX + "_"):
             api = await session.scalar(select(ApiToken).where(ApiToken.token_hash == key_hash))
             if api is None or api.revoked_at is not None:

@@ -3,7 +3,13 @@
 from __future__ import annotations
 
 import strawberry
-from strawberry.extensions import MaxTokensLimiter, ParserCache, QueryDepthLimiter, ValidationCache
+from strawberry.extensions import (
+    AddValidationRules,
+    MaxTokensLimiter,
+    ParserCache,
+    ValidationCache,
+)
+from strawberry.extensions.query_depth_limiter import create_validator
 from strawberry.schema.config import StrawberryConfig
 
 from schema.auth import AuthMutations
@@ -28,6 +34,9 @@ class Mutation(GrantMutations, AuthMutations, CommerceMutations, ProgramMutation
 
 
 def build_schema(*, production: bool = False, depth_limit: int = 12) -> strawberry.Schema:
+    # Built once: the validation cache is keyed by the rule classes, so a depth-limit rule
+    # made per request (QueryDepthLimiter's factory) would make every request a miss.
+    depth_rule = create_validator(depth_limit, None, None)
     return strawberry.Schema(
         query=Query,
         mutation=Mutation,
@@ -47,7 +56,7 @@ def build_schema(*, production: bool = False, depth_limit: int = 12) -> strawber
         ],
         config=StrawberryConfig(disable_field_suggestions=production),
         extensions=[
-            lambda: QueryDepthLimiter(max_depth=depth_limit),
+            lambda: AddValidationRules([depth_rule]),
             lambda: MaxTokensLimiter(max_token_count=5000),
             lambda: ParserCache(maxsize=256),
             lambda: ValidationCache(maxsize=256),
