@@ -26,6 +26,7 @@ from config.settings import Settings, get_settings
 from resolvers.auth import authenticate, bearer_token
 from resolvers.context import RequestContext
 from resolvers.outage import is_outage
+from schema.meta_only import reads_only_meta_fields
 from schema.root import build_schema
 
 
@@ -66,21 +67,27 @@ class PartnerGraphQL(GraphQL[RequestContext, None]):
 
     async def get_context(self, request: Any, response: Any) -> RequestContext:
         services = self.runtime.services
-        authorization = request.headers.get("authorization")
-        viewer = await authenticate(services, bearer_token(authorization))
         return RequestContext(
             services=services,
-            request_authorization=authorization,
+            request_authorization=request.headers.get("authorization"),
             client_ip=edge_http.client_ip(request, services.settings),
-            **({} if viewer is None else {"viewer": viewer}),
         )
 
     async def execute_operation(self, *args: Any, **kwargs: Any) -> Any:
+        context: RequestContext = kwargs["context"]
         # The request's read session lives while its operation executes (no subscriptions).
         try:
+            data = kwargs["request_data"]
+            if not reads_only_meta_fields(
+                getattr(data, "query", None), getattr(data, "operation_name", None)
+            ):
+                token = bearer_token(context.request_authorization)
+                viewer = await authenticate(self.runtime.services, token)
+                if viewer is not None:
+                    context.act_as(viewer)
             return await super().execute_operation(*args, **kwargs)
         finally:
-            await kwargs["context"].close()
+            await context.close()
 
     def encode_json(self, data: object) -> bytes:
         # The same compact JSON as Strawberry's json.dumps(separators=(",", ":")), faster.

@@ -60,6 +60,14 @@ class RequestContext:
         self.db = RequestSession(self.services.sessionmaker)
         self.loaders = Loaders(self.services, self.viewer, self.db)
 
+    def act_as(self, viewer: Viewer) -> None:
+        """The caller, once authenticated (before anything is loaded): loaders follow it."""
+        from resolvers.loaders.core import Loaders
+
+        self.viewer = viewer
+        self.loaders = Loaders(self.services, viewer, self.db)
+        self._loader_sets.clear()
+
     def loader_set(self, kind: type[L]) -> L:
         """This request's loaders of an area (bids, orders), made on first use."""
         found = self._loader_sets.get(kind)

@@ -192,3 +192,44 @@ async def test_dashboard_statement_count_does_not_grow(
     assert (statements_10, checkouts_10) == (statements_100, checkouts_100)
     assert statements_100 <= 5
     assert checkouts_100 <= 2
+
+
+async def test_a_typename_probe_with_a_token_runs_no_sql(
+    app: App, sessionmaker: Maker, world: Any
+) -> None:
+    """`{ __typename }` reads nothing about the caller: its token is not even looked up;
+    a query that reads the viewer authenticates (one statement, one checkout)."""
+    token = await session_token(sessionmaker, "rep@partner.example")
+    with count_sql(app.engine) as probe:
+        result = await app.api.gql("{ __typename }", token=token)
+    assert result.data == {"__typename": "Query"}
+    assert (len(probe.statements), probe.checkouts) == (0, 0)
+    with count_sql(app.engine) as viewer:
+        result = await app.api.gql("{ viewer { user { email } } }", token=token)
+    assert result.data["viewer"]["user"]["email"] == "rep@partner.example"
+    assert viewer.checkouts == 2  # authentication, then the request's session
+    assert viewer.statements[0].count("auth_sessions") >= 1
+
+
+async def test_pages_the_plan_did_not_fetch_are_loaded_on_demand(
+    app: App, sessionmaker: Maker, world: Any
+) -> None:
+    """Aliases asking a client's products with other page sizes, and a variable the plan
+    cannot read, answer as the planned page does (prefetched or loaded, the same rows)."""
+    token = await session_token(sessionmaker, "rep@partner.example")
+    query = """query($n: Int) { viewer { memberships { organization { partner {
+      clients(first: 10) { edges { node { name
+        all: products(first: 20) { edges { node { name } } }
+        one: products(first: 1) { edges { node { name } } pageInfo { hasNextPage } }
+        asked: products(first: $n) { edges { node { name } } }
+      } } } } } } } }"""
+    result = await app.api.gql(query, {"n": 1}, token=token)
+    partner = result.data["viewer"]["memberships"][0]["organization"]["partner"]
+    nodes = [e["node"] for e in partner["clients"]["edges"]]
+    assert nodes
+    for node in nodes:
+        names = [e["node"]["name"] for e in node["all"]["edges"]]
+        assert names
+        assert [e["node"]["name"] for e in node["one"]["edges"]] == names[:1]
+        assert node["one"]["pageInfo"]["hasNextPage"] == (len(names) > 1)
+        assert [e["node"]["name"] for e in node["asked"]["edges"]] == names[:1]
