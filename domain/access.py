@@ -34,6 +34,8 @@ class Viewer:
     read_only: bool = False
     api_token_id: int | None = None
     email: str | None = None
+    # The login (auth session) of this request, for logout and the sessions list.
+    session_id: int | None = None
 
     def role_in(self, organization_id: int) -> Role | None:
         membership = self.memberships.get(organization_id)

@@ -6,6 +6,7 @@ import strawberry
 from strawberry.extensions import MaxTokensLimiter, ParserCache, QueryDepthLimiter, ValidationCache
 from strawberry.schema.config import StrawberryConfig
 
+from schema.accounts import AccountMutations
 from schema.auth import AuthMutations
 from schema.bids import Bid, BidMutations, BidQueries, Offer
 from schema.commerce import CommerceMutations, CommerceQueries, Order
@@ -15,6 +16,7 @@ from schema.ledger import LedgerEntry, LedgerQueries
 from schema.program import PROGRAM_TYPES, ProgramMutations, ProgramQueries
 from schema.queries import CoreQueries
 from schema.types import Client, Grant, Invoice, Organization, Partner, Product, User
+from schema.types.session import Session
 
 
 @strawberry.type(description="Read the partner program.")
@@ -23,7 +25,14 @@ class Query(CoreQueries, LedgerQueries, CommerceQueries, ProgramQueries, BidQuer
 
 
 @strawberry.type(description="Change the partner program. Each mutation takes one `input`.")
-class Mutation(GrantMutations, AuthMutations, CommerceMutations, ProgramMutations, BidMutations):
+class Mutation(
+    GrantMutations,
+    AccountMutations,
+    AuthMutations,
+    CommerceMutations,
+    ProgramMutations,
+    BidMutations,
+):
     pass
 
 
@@ -42,6 +51,7 @@ def build_schema(*, production: bool = False, depth_limit: int = 12) -> strawber
             Organization,
             Partner,
             Product,
+            Session,
             User,
             *PROGRAM_TYPES,
         ],

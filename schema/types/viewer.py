@@ -7,6 +7,7 @@ import strawberry
 from schema.base import Role
 from schema.context import Info
 from schema.types.organization import Organization
+from schema.types.session import Session, viewer_sessions
 from schema.types.user import User
 
 
@@ -39,3 +40,7 @@ class Viewer:
             for o in orgs
             if o is not None
         ]
+
+    @strawberry.field(description="The viewer's live sessions (logins), newest first.")
+    async def sessions(self, info: Info) -> list[Session]:
+        return await viewer_sessions(info)

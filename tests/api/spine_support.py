@@ -97,7 +97,12 @@ async def add_member(
     async with sessionmaker() as session, session.begin():
         user = await session.scalar(select(User).where(User.email == email))
         if user is None:
-            user = User(email=email, full_name=email.split("@")[0], password_hash=_demo_hash())
+            user = User(
+                email=email,
+                full_name=email.split("@")[0],
+                password_hash=_demo_hash(),
+                email_verified_at=utcnow(),
+            )
             session.add(user)
             await session.flush()
         membership = Membership(

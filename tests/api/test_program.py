@@ -109,7 +109,12 @@ async def user(maker: Maker, email: str) -> int:
         found = await session.scalar(select(User.id).where(User.email == email))
         if found is not None:
             return found
-        row = User(email=email, full_name=email.split("@")[0], password_hash=_demo_hash())
+        row = User(
+            email=email,
+            full_name=email.split("@")[0],
+            password_hash=_demo_hash(),
+            email_verified_at=utcnow(),
+        )
         session.add(row)
         await session.flush()
         return row.id
