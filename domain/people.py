@@ -68,3 +68,35 @@ def invitation_status(
     if now >= expires_at:
         return MemberInvitationStatus.EXPIRED
     return MemberInvitationStatus.PENDING
+
+
+PRODUCT_NOT_COVERED = "PRODUCT_NOT_COVERED"
+
+
+def check_product_rights(
+    client_id: int,
+    all_products: bool,
+    chosen: frozenset[int],
+    covered: frozenset[int],
+) -> frozenset[int] | None:
+    """A collaborator's products on one client: None for every product the grant covers,
+    else the chosen ones, each of which the grant must cover (`covered`)."""
+    if all_products:
+        if chosen:
+            raise DomainError(
+                "INVALID_INPUT", "Give allProducts or a list of products, not both.", "clients"
+            )
+        return None
+    if not chosen:
+        raise DomainError(
+            "INVALID_INPUT",
+            "Choose at least one product, or allProducts for every product the grant covers.",
+            "clients",
+        )
+    if chosen - covered:
+        raise DomainError(
+            PRODUCT_NOT_COVERED,
+            "Each product must be one the grant with this client covers.",
+            "clients",
+        )
+    return chosen

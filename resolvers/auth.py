@@ -12,7 +12,14 @@ from argon2.exceptions import InvalidHashError, VerificationError
 from sqlalchemy import select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from db.models import ApiToken, AuthSession, CollaboratorClient, Membership, User
+from db.models import (
+    ApiToken,
+    AuthSession,
+    CollaboratorClient,
+    CollaboratorProduct,
+    Membership,
+    User,
+)
 from db.session import transaction
 from domain.access import MembershipFacts, Viewer
 from domain.enums import ApiTokenAccess, Role
@@ -108,20 +115,36 @@ async def _memberships(session: AsyncSession, user_id: int) -> dict[int, Members
     ).scalars()
     memberships = list(rows)
     listed: dict[int, set[int]] = {}
+    limited: dict[int, dict[int, set[int]]] = {}
     collaborator_ids = [m.id for m in memberships if m.role is Role.COLLABORATOR]
     if collaborator_ids:
-        for membership_id, client_id in await session.execute(
-            select(CollaboratorClient.membership_id, CollaboratorClient.client_id).where(
-                CollaboratorClient.membership_id.in_(collaborator_ids)
-            )
+        for membership_id, client_id, all_products in await session.execute(
+            select(
+                CollaboratorClient.membership_id,
+                CollaboratorClient.client_id,
+                CollaboratorClient.all_products,
+            ).where(CollaboratorClient.membership_id.in_(collaborator_ids))
         ):
             listed.setdefault(membership_id, set()).add(client_id)
+            if not all_products:
+                limited.setdefault(membership_id, {}).setdefault(client_id, set())
+        if limited:
+            for membership_id, client_id, product_id in await session.execute(
+                select(
+                    CollaboratorProduct.membership_id,
+                    CollaboratorProduct.client_id,
+                    CollaboratorProduct.product_id,
+                ).where(CollaboratorProduct.membership_id.in_(list(limited)))
+            ):
+                if client_id in limited[membership_id]:
+                    limited[membership_id][client_id].add(product_id)
     return {
         m.organization_id: MembershipFacts(
             organization_id=m.organization_id,
             role=m.role,
             all_clients=m.all_clients,
             client_ids=frozenset(listed.get(m.id, ())),
+            product_ids={c: frozenset(p) for c, p in limited.get(m.id, {}).items()},
         )
         for m in memberships
     }

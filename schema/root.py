@@ -13,9 +13,11 @@ from schema.commerce import CommerceMutations, CommerceQueries, Order
 from schema.errors import PublicErrors
 from schema.grants import GrantMutations
 from schema.ledger import LedgerEntry, LedgerQueries
+from schema.members import MemberMutations
 from schema.program import PROGRAM_TYPES, ProgramMutations, ProgramQueries
 from schema.queries import CoreQueries
 from schema.types import Client, Grant, Invoice, Organization, Partner, Product, User
+from schema.types.member import Member, MemberInvitation
 from schema.types.session import Session
 
 
@@ -29,6 +31,7 @@ class Mutation(
     GrantMutations,
     AccountMutations,
     AuthMutations,
+    MemberMutations,
     CommerceMutations,
     ProgramMutations,
     BidMutations,
@@ -46,6 +49,8 @@ def build_schema(*, production: bool = False, depth_limit: int = 12) -> strawber
             Grant,
             Invoice,
             LedgerEntry,
+            Member,
+            MemberInvitation,
             Offer,
             Order,
             Organization,

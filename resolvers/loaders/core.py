@@ -25,7 +25,7 @@ from db.models import (
     Product,
     User,
 )
-from domain.access import GrantFacts, Viewer
+from domain.access import GrantFacts, Viewer, partner_product_scope, product_limit
 from domain.enums import AccessLevel, GrantStatus, Role
 from domain.grants import effective_status
 from resolvers.context import Services
@@ -224,8 +224,27 @@ class Loaders(BatchLoaders):
     async def _client_products(
         self, session: AsyncSession, keys: Sequence[PagedKey]
     ) -> list[Page[Product]]:
-        """Products a grant covers: the whole client (FULL) or its granted set (LIMITED)."""
+        """Products a grant covers: the whole client (FULL) or its granted set (LIMITED);
+        for a collaborator whose rights choose products, those of them the grant covers."""
+        all_keys = keys
         grant_ids = {k[0] for k in keys}
+        pages: dict[PagedKey, Page[Product]] = {}
+        chosen = await self._chosen_products(session, sorted(grant_ids))
+        chosen_keys = [k for k in keys if k[0] in chosen]
+        if chosen_keys:
+            stmt = (
+                select(Product)
+                .join(Grant, Grant.client_id == Product.organization_id)
+                .where(or_(*(and_(Grant.id == g, Product.id.in_(p)) for g, p in chosen.items())))
+            )
+            for key, page in zip(
+                chosen_keys,
+                await self._paged(session, chosen_keys, Product, stmt, Grant.id),
+                strict=True,
+            ):
+                pages[key] = page
+            keys = [k for k in keys if k[0] not in chosen]
+            grant_ids -= chosen.keys()
         grants = {
             g.id: g for g in await session.scalars(select(Grant).where(Grant.id.in_(grant_ids)))
         }
@@ -235,7 +254,6 @@ class Loaders(BatchLoaders):
             if g.level is AccessLevel.FULL and g.client_id is not None
         }
         limited = [g.id for g in grants.values() if g.level is AccessLevel.LIMITED]
-        pages: dict[PagedKey, Page[Product]] = {}
         full_keys = [(full[g], r) for g, r in keys if g in full]
         if full_keys:
             by_org = await self._organization_products(session, full_keys)
@@ -256,7 +274,26 @@ class Loaders(BatchLoaders):
                 strict=True,
             ):
                 pages[key] = page
-        return [pages.get(k, Page.empty()) for k in keys]
+        return [pages.get(k, Page.empty()) for k in all_keys]
+
+    async def _chosen_products(
+        self, session: AsyncSession, grant_ids: Sequence[int]
+    ) -> dict[int, frozenset[int]]:
+        """Grants on which the viewer's collaborator rights choose products: the products
+        it sees there (`domain.access.partner_product_scope`)."""
+        if not any(m.product_ids for m in self._viewer.memberships.values()):
+            return {}
+        chosen: dict[int, frozenset[int]] = {}
+        for facts in await self._grant_facts(session, grant_ids):
+            if facts is None or self._viewer.is_member(facts.client_organization_id or 0):
+                continue
+            limit = product_limit(
+                self._viewer.memberships.get(facts.partner_organization_id),
+                facts.client_organization_id,
+            )
+            if limit is not None:
+                chosen[facts.grant_id] = partner_product_scope(self._viewer, facts) or frozenset()
+        return chosen
 
     async def _organization_invoices(
         self, session: AsyncSession, keys: Sequence[PagedKey]

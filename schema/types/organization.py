@@ -9,12 +9,14 @@ from strawberry import relay
 
 from db import models
 from resolvers.exports import export_url
+from resolvers.members import queries as member_queries
 from schema.base import Currency, OrganizationKind, Role, page_request, to_connection
 from schema.context import Info
 from schema.ids import encode_id
-from schema.permissions import HasBillingRights, IsMember
+from schema.permissions import HasBillingRights, IsMember, ReadsMembers
 from schema.types.invoice import Invoice
 from schema.types.loading import _load_visible
+from schema.types.member import Member, MemberInvitation
 from schema.types.partnership import Grant, Partner
 from schema.types.product import Product
 
@@ -98,6 +100,36 @@ class Organization(relay.Node):
             (self.id, page_request(info, first, after))
         )
         return to_connection(page, Grant.of)
+
+    @strawberry.field(
+        description="Its members (role, since when, last activity), oldest first; legal "
+        "representatives and administrators.",
+        permission_classes=[ReadsMembers],
+    )
+    async def members(
+        self, info: Info, first: int | None = None, after: str | None = None
+    ) -> relay.Connection[Member] | None:
+        page = await member_queries.organization_members(
+            info.context, self.id, page_request(info, first, after)
+        )
+        return to_connection(page, Member.of)
+
+    @strawberry.field(
+        description="Its member invitations, oldest first (`pendingOnly`: those whose link "
+        "still works); legal representatives and administrators.",
+        permission_classes=[ReadsMembers],
+    )
+    async def member_invitations(
+        self,
+        info: Info,
+        first: int | None = None,
+        after: str | None = None,
+        pending_only: bool = False,
+    ) -> relay.Connection[MemberInvitation] | None:
+        page = await member_queries.organization_invitations(
+            info.context, self.id, page_request(info, first, after), pending_only=pending_only
+        )
+        return to_connection(page, lambda row: MemberInvitation.of(row, info))
 
     @classmethod
     async def resolve_nodes(

@@ -4,8 +4,10 @@ from __future__ import annotations
 
 import strawberry
 
+from resolvers.members import queries as member_queries
 from schema.base import Role
 from schema.context import Info
+from schema.types.member import Member
 from schema.types.organization import Organization
 from schema.types.session import Session, viewer_sessions
 from schema.types.user import User
@@ -15,6 +17,13 @@ from schema.types.user import User
 class Membership:
     role: Role = strawberry.field(description="The viewer's role there.")
     organization: Organization = strawberry.field(description="The organization.")
+
+    @strawberry.field(
+        description="The viewer as a member there (its collaborator rights, for one)."
+    )
+    async def member(self, info: Info) -> Member | None:
+        rows = await member_queries.own_member(info.context, self.organization.id)
+        return Member.of(rows) if rows else None
 
 
 @strawberry.type(

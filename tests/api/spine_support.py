@@ -74,6 +74,7 @@ async def session_tokens(sessionmaker: Maker, emails: list[str]) -> dict[str, st
                 user_id=users[email],
                 token_hash=digest(TEST_SECRET, token),
                 expires_at=utcnow() + timedelta(hours=1),
+                last_used_at=utcnow(),  # as `login` opens one
             )
             for email, token in tokens.items()
         )

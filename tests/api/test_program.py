@@ -645,8 +645,9 @@ async def test_removing_a_collaborators_right_takes_effect_at_once(
         assert event.before == {
             "all_clients": False,
             "client_ids": [world.organizations[FULL_CLIENT]],
+            "products": {str(world.organizations[FULL_CLIENT]): "ALL"},
         }
-        assert event.after == {"all_clients": False, "client_ids": []}
+        assert event.after == {"all_clients": False, "client_ids": [], "products": {}}
 
     # Acting beyond its rights: userErrors, nothing written.
     before = await counts(sessionmaker)
