@@ -6,6 +6,7 @@ import contextlib
 from collections.abc import AsyncIterator
 from typing import Any
 
+from cross_web import HTTPException
 from sqlalchemy import text
 from starlette.applications import Starlette
 from starlette.middleware import Middleware
@@ -13,32 +14,64 @@ from starlette.middleware.cors import CORSMiddleware
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
+from starlette.types import Receive, Scope, Send
 from strawberry.asgi import GraphQL
 
+from app import edge_http
 from app.exports import export_route
 from app.runtime import Runtime
 from config.settings import Settings, get_settings
 from resolvers.auth import authenticate, bearer_token
 from resolvers.context import RequestContext
+from resolvers.outage import is_outage
 from schema.root import build_schema
 
 
 class PartnerGraphQL(GraphQL[RequestContext, None]):
     def __init__(self, runtime: Runtime, settings: Settings) -> None:
         super().__init__(
-            build_schema(production=settings.production, depth_limit=settings.query_depth_limit),
+            build_schema(
+                production=settings.production,
+                depth_limit=settings.query_depth_limit,
+                introspection=settings.introspection,
+                max_list_length=settings.max_list_length,
+            ),
             graphql_ide="graphiql" if settings.graphiql and not settings.production else None,
             allow_queries_via_get=not settings.production,
         )
         self.runtime = runtime
 
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await super().__call__(scope, receive, send)
+            return
+        try:
+            response = await self.run(Request(scope, receive))
+        except HTTPException as exc:
+            response = edge_http.http_exception_response(exc.status_code, exc.reason)
+        except Exception as exc:
+            if not is_outage(exc):
+                raise
+            response = edge_http.service_unavailable()
+        await response(scope, receive, send)
+
+    def create_response(self, response_data: Any, sub_response: Response) -> Response:
+        status, headers = edge_http.refusal_status(response_data)
+        if status is not None:
+            sub_response.status_code = status
+            sub_response.headers.update(headers)
+        return super().create_response(response_data, sub_response)
+
     async def get_context(self, request: Any, response: Any) -> RequestContext:
         services = self.runtime.services
         authorization = request.headers.get("authorization")
         viewer = await authenticate(services, bearer_token(authorization))
-        if viewer is None:
-            return RequestContext(services=services, request_authorization=authorization)
-        return RequestContext(services=services, viewer=viewer, request_authorization=authorization)
+        return RequestContext(
+            services=services,
+            request_authorization=authorization,
+            client_ip=edge_http.client_ip(request, services.settings),
+            **({} if viewer is None else {"viewer": viewer}),
+        )
 
 
 def create_app(settings: Settings | None = None, *, start_workers: bool = True) -> Starlette:

@@ -64,6 +64,36 @@ class Settings(BaseSettings):
     password_reset_ttl_minutes: int = Field(default=60, ge=1)
     member_invitation_ttl_days: int = Field(default=7, ge=1)
 
+    # --- The public edge (issue 7): throttling, request limits, query cost, lockdown ---
+    # Limits in the `limits` notation ("5/minute;20/hour"); "" switches one off.
+    throttle_password_account: str = "5/minute;20/hour"
+    throttle_password_ip: str = "20/minute;200/hour"
+    throttle_password_token: str = "20/minute;200/hour"
+    throttle_sign_up_account: str = "3/hour"
+    throttle_sign_up_ip: str = "10/hour"
+    throttle_sign_up_token: str = "10/hour"
+    throttle_email_account: str = "5/hour;20/day"
+    throttle_email_ip: str = "30/hour"
+    throttle_email_token: str = "30/hour"
+    throttle_emailed_token_account: str = "10/hour"
+    throttle_emailed_token_ip: str = "30/hour"
+    throttle_emailed_token_token: str = "30/hour"
+    introspection: bool = Field(
+        default=True, description="Answer introspection queries (always off in production)."
+    )
+    introspection_in_production: bool = Field(
+        default=False, description="Allow introspection even in production."
+    )
+    max_list_length: int = Field(default=100, ge=1, description="Longest list input.")
+    client_ip_header: str | None = Field(
+        default=None,
+        description="Header a trusted reverse proxy sets to the client address "
+        "(e.g. x-forwarded-for); unset uses the TCP peer.",
+    )
+    trusted_proxy_hops: int = Field(
+        default=1, ge=1, description="How many trusted proxies append to client_ip_header."
+    )
+
     @model_validator(mode="after")
     def _production_is_locked_down(self) -> Settings:
         if self.production:
@@ -71,6 +101,7 @@ class Settings(BaseSettings):
                 raise ValueError("PARTNERGRAPH_SECRET_KEY must be set in production")
             # Development conveniences are never on in production, whatever else says.
             self.graphiql = False
+            self.introspection = self.introspection_in_production
         return self
 
     @property

@@ -3,6 +3,7 @@ account: `resolvers.accounts`)."""
 
 from __future__ import annotations
 
+import asyncio
 import secrets
 from dataclasses import dataclass
 from datetime import datetime, timedelta
@@ -27,6 +28,7 @@ from resolvers.accounts.sessions import SESSION_PREFIX, SignedIn, open_session, 
 from resolvers.context import RequestContext, Services
 from resolvers.errors import READ_ONLY_TOKEN, UNAUTHENTICATED, UseCaseError, not_found
 from resolvers.events import record_audit
+from resolvers.throttling import Limit, throttle
 from resolvers.tokens import digest, new_secret
 from resolvers.validation import clean_text
 
@@ -47,11 +49,21 @@ def hash_password(password: str) -> str:
     return _hasher.hash(password)
 
 
-def verify_password(password_hash: str, password: str) -> bool:
+def _verify(password_hash: str, password: str) -> bool:
     try:
         return _hasher.verify(password_hash, password)
     except (VerificationError, InvalidHashError):
         return False
+
+
+# argon2 takes tens of milliseconds of CPU by design: off the event loop, so a request
+# full of password work never stalls the others (argon2-cffi releases the GIL).
+async def hash_password_off_loop(password: str) -> str:
+    return await asyncio.to_thread(_hasher.hash, password)
+
+
+async def verify_password(password_hash: str, password: str) -> bool:
+    return await asyncio.to_thread(_verify, password_hash, password)
 
 
 def require_user(ctx: RequestContext) -> int:
@@ -83,12 +95,13 @@ INVALID_CREDENTIALS = UseCaseError(
 
 async def login(ctx: RequestContext, *, email: str, password: str) -> SignedIn:
     address = email.strip().lower()
+    await throttle(ctx, Limit.PASSWORD, account=address)
     async with transaction(ctx.services.sessionmaker) as session:
         user = await session.scalar(select(User).where(User.email == address))
         if user is None:
-            verify_password(_DUMMY_HASH, password)
+            await verify_password(_DUMMY_HASH, password)
             raise INVALID_CREDENTIALS
-        if not verify_password(user.password_hash, password):
+        if not await verify_password(user.password_hash, password):
             raise INVALID_CREDENTIALS
         if user.email_verified_at is None:
             # Only the password's owner learns this: the account waits for its email link.
@@ -98,14 +111,16 @@ async def login(ctx: RequestContext, *, email: str, password: str) -> SignedIn:
                 "email",
             )
         if _hasher.check_needs_rehash(user.password_hash):
-            user.password_hash = hash_password(password)
+            user.password_hash = await hash_password_off_loop(password)
         return await open_session(ctx, session, user)
 
 
 async def check_password(ctx: RequestContext, session: AsyncSession, password: str) -> None:
+    """The logged-in person re-enters its password (throttled: Limit.PASSWORD)."""
     user_id = require_user(ctx)
+    await throttle(ctx, Limit.PASSWORD)
     user = await session.get(User, user_id)
-    if user is None or not verify_password(user.password_hash, password):
+    if user is None or not await verify_password(user.password_hash, password):
         raise UseCaseError("WRONG_PASSWORD", "The password is wrong.", "password")
 
 

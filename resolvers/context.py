@@ -15,6 +15,7 @@ from domain.access import ANONYMOUS, Viewer
 
 if TYPE_CHECKING:
     from resolvers.loaders.core import BatchLoaders, Loaders
+    from resolvers.throttling import Throttler
 
 L = TypeVar("L", bound="BatchLoaders")
 
@@ -27,6 +28,16 @@ class Services:
     # rather than on the sweeper's next pass. Must never raise.
     after_commit: Callable[[], None] = lambda: None
     clock: Callable[[], datetime] = utcnow
+    _throttler: Throttler | None = field(default=None, repr=False)
+
+    @property
+    def throttler(self) -> Throttler:
+        """Counts abusable attempts (resolvers.throttling); made on first use."""
+        if self._throttler is None:
+            from resolvers.throttling import Throttler
+
+            self._throttler = Throttler.from_settings(self.settings)
+        return self._throttler
 
 
 @dataclass
@@ -35,6 +46,8 @@ class RequestContext:
     viewer: Viewer = ANONYMOUS
     # The raw Authorization header, for logout (which revokes the token it carries).
     request_authorization: str | None = None
+    # The caller's address (behind a trusted proxy, from its header): throttling counts it.
+    client_ip: str | None = None
     loaders: Loaders = field(init=False)
     _loader_sets: dict[type[Any], Any] = field(init=False, default_factory=dict)
 

@@ -3,7 +3,14 @@
 from __future__ import annotations
 
 import strawberry
-from strawberry.extensions import MaxTokensLimiter, ParserCache, QueryDepthLimiter, ValidationCache
+from strawberry.extensions import (
+    AddValidationRules,
+    MaxTokensLimiter,
+    ParserCache,
+    SchemaExtension,
+    ValidationCache,
+)
+from strawberry.extensions.query_depth_limiter import create_validator
 from strawberry.schema.config import StrawberryConfig
 
 from schema.accounts import AccountMutations
@@ -13,9 +20,11 @@ from schema.commerce import CommerceMutations, CommerceQueries, Order
 from schema.errors import PublicErrors
 from schema.grants import GrantMutations
 from schema.ledger import LedgerEntry, LedgerQueries
+from schema.lockdown import NoSuggestions
 from schema.members import MemberMutations
 from schema.program import PROGRAM_TYPES, ProgramMutations, ProgramQueries
 from schema.queries import CoreQueries
+from schema.request_rules import edge_rules
 from schema.types import Client, Grant, Invoice, Organization, Partner, Product, User
 from schema.types.member import Member, MemberInvitation
 from schema.types.session import Session
@@ -39,7 +48,20 @@ class Mutation(
     pass
 
 
-def build_schema(*, production: bool = False, depth_limit: int = 12) -> strawberry.Schema:
+def build_schema(
+    *,
+    production: bool = False,
+    depth_limit: int = 12,
+    introspection: bool = True,
+    max_list_length: int = 100,
+) -> strawberry.Schema:
+    # Validation rules are classes made once: strawberry's ValidationCache is keyed by
+    # them, and a class made per request (QueryDepthLimiter's) would never hit it.
+    rules = (
+        create_validator(depth_limit, None),
+        *edge_rules(max_list_length=max_list_length, introspection=introspection),
+    )
+    lockdown: list[type[SchemaExtension]] = [NoSuggestions] if production else []
     return strawberry.Schema(
         query=Query,
         mutation=Mutation,
@@ -62,10 +84,11 @@ def build_schema(*, production: bool = False, depth_limit: int = 12) -> strawber
         ],
         config=StrawberryConfig(disable_field_suggestions=production),
         extensions=[
-            lambda: QueryDepthLimiter(max_depth=depth_limit),
+            lambda: AddValidationRules(list(rules)),
             lambda: MaxTokensLimiter(max_token_count=5000),
             lambda: ParserCache(maxsize=256),
             lambda: ValidationCache(maxsize=256),
             PublicErrors,
+            *lockdown,
         ],
     )

@@ -16,6 +16,7 @@ from resolvers.context import RequestContext
 from resolvers.errors import UseCaseError
 from resolvers.events import emit_email, record_audit
 from resolvers.links import verify_email_url
+from resolvers.throttling import Limit, throttle
 from resolvers.validation import clean_email
 
 
@@ -30,9 +31,11 @@ async def change_email(ctx: RequestContext, *, new_email: str, password: str) ->
     link: nothing could be verified there."""
     user_id = require_person(ctx)
     address = clean_email(new_email, "newEmail")
+    await throttle(ctx, Limit.PASSWORD)
+    await throttle(ctx, Limit.EMAIL, account=address)
     async with transaction(ctx.services.sessionmaker) as session:
         user = await session.get(User, user_id, with_for_update=True)
-        if user is None or not verify_password(user.password_hash, password):
+        if user is None or not await verify_password(user.password_hash, password):
             raise UseCaseError("WRONG_PASSWORD", "The password is wrong.", "password")
         if address == user.email:
             raise UseCaseError("SAME_EMAIL", "This is already your email.", "newEmail")

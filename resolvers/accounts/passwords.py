@@ -11,11 +11,12 @@ from db.session import transaction
 from domain.enums import EmailTokenPurpose
 from resolvers.accounts.email_tokens import invalid_token, issue_email_token, redeem_email_token
 from resolvers.accounts.sessions import SignedIn, end_sessions, open_session, require_person
-from resolvers.auth import check_password_strength, hash_password, verify_password
+from resolvers.auth import check_password_strength, hash_password_off_loop, verify_password
 from resolvers.context import RequestContext
 from resolvers.errors import UseCaseError
 from resolvers.events import emit_email, record_audit
 from resolvers.links import reset_password_url
+from resolvers.throttling import Limit, throttle
 from resolvers.validation import clean_email
 
 
@@ -28,6 +29,7 @@ def _notify_changed(session: AsyncSession, user: User) -> None:
 async def request_password_reset(ctx: RequestContext, *, email: str) -> str:
     """Email a reset link to the account's owner; the same answer for an unknown address."""
     address = clean_email(email, "email")
+    await throttle(ctx, Limit.EMAIL, account=address)
     async with transaction(ctx.services.sessionmaker) as session:
         user = await session.scalar(select(User).where(User.email == address))
         if user is not None:
@@ -65,7 +67,8 @@ async def reset_password(ctx: RequestContext, *, token: str, new_password: str) 
     """Set a new password through the emailed link; every session ends, a new one opens.
     The link proves the address, so an unverified account becomes verified."""
     check_password_strength(new_password, "newPassword")
-    password_hash = hash_password(new_password)
+    await throttle(ctx, Limit.EMAILED_TOKEN)
+    password_hash = await hash_password_off_loop(new_password)
     async with transaction(ctx.services.sessionmaker) as session:
         row = await redeem_email_token(
             session, ctx, token, frozenset({EmailTokenPurpose.RESET_PASSWORD})
@@ -95,10 +98,11 @@ async def change_password(ctx: RequestContext, *, current_password: str, new_pas
     """Change the password with the current one; the viewer's other sessions end."""
     user_id = require_person(ctx)
     check_password_strength(new_password, "newPassword")
-    password_hash = hash_password(new_password)
+    await throttle(ctx, Limit.PASSWORD)
+    password_hash = await hash_password_off_loop(new_password)
     async with transaction(ctx.services.sessionmaker) as session:
         user = await session.get(User, user_id, with_for_update=True)
-        if user is None or not verify_password(user.password_hash, current_password):
+        if user is None or not await verify_password(user.password_hash, current_password):
             raise UseCaseError("WRONG_PASSWORD", "The password is wrong.", "currentPassword")
         user.password_hash = password_hash
         ended = await end_sessions(

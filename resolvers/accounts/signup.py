@@ -17,10 +17,11 @@ from domain.enums import EmailTokenPurpose, OrganizationKind, Role
 from domain.money import Currency
 from resolvers.accounts.email_tokens import invalid_token, issue_email_token, redeem_email_token
 from resolvers.accounts.sessions import SignedIn, open_session
-from resolvers.auth import check_password_strength, hash_password, new_support_code
+from resolvers.auth import check_password_strength, hash_password_off_loop, new_support_code
 from resolvers.context import RequestContext
 from resolvers.events import emit_email, record_audit
 from resolvers.links import forgot_password_url, login_url, verify_email_url
+from resolvers.throttling import Limit, throttle
 from resolvers.validation import clean_email, clean_text
 
 
@@ -83,7 +84,8 @@ async def sign_up(
     name = clean_text(full_name, "fullName")
     org_name = clean_text(organization_name, "organizationName")
     check_password_strength(password)
-    password_hash = hash_password(password)  # both answers cost the same time
+    await throttle(ctx, Limit.SIGN_UP, account=address)
+    password_hash = await hash_password_off_loop(password)  # both answers cost the same
     try:
         async with transaction(ctx.services.sessionmaker) as session:
             existing = await session.scalar(select(User).where(User.email == address))
@@ -124,6 +126,7 @@ async def sign_up(
 async def resend_verification(ctx: RequestContext, *, email: str) -> str:
     """A new link for an unverified account; the same answer for any other address."""
     address = clean_email(email, "email")
+    await throttle(ctx, Limit.EMAIL, account=address)
     async with transaction(ctx.services.sessionmaker) as session:
         user = await session.scalar(select(User).where(User.email == address))
         if user is not None and user.email_verified_at is None:
@@ -155,6 +158,7 @@ async def verify_email(ctx: RequestContext, *, token: str) -> SignedIn:
     """Redeem a verification link (sign-up or new address) and log the person in."""
     from resolvers.accounts.email_change import complete_email_change
 
+    await throttle(ctx, Limit.EMAILED_TOKEN)
     async with transaction(ctx.services.sessionmaker) as session:
         row = await redeem_email_token(
             session,

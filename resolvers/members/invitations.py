@@ -17,7 +17,7 @@ from domain.enums import MemberInvitationStatus, Role
 from domain.people import invitation_status, may_invite
 from resolvers.accounts.email_tokens import invalid_token
 from resolvers.accounts.sessions import SignedIn, open_session, require_person
-from resolvers.auth import check_password_strength, hash_password
+from resolvers.auth import check_password_strength, hash_password_off_loop
 from resolvers.context import RequestContext
 from resolvers.errors import INVALID_INPUT, UseCaseError, not_found
 from resolvers.events import emit_email, record_audit
@@ -32,6 +32,7 @@ from resolvers.members.common import (
     role_not_allowed,
     viewer_role,
 )
+from resolvers.throttling import Limit, throttle
 from resolvers.tokens import digest, new_secret
 from resolvers.validation import clean_email, clean_text
 
@@ -88,6 +89,7 @@ async def invite_member(
     actor_id = require_person(ctx)
     _check_may_invite(ctx, organization_id, role, "organizationId")
     address = clean_email(email, "email")
+    await throttle(ctx, Limit.EMAIL, account=address)
     async with transaction(ctx.services.sessionmaker) as session:
         await lock_organization(session, organization_id)
         member = await session.scalar(
@@ -152,6 +154,7 @@ async def _manageable_invitation(
 async def resend_member_invitation(ctx: RequestContext, *, invitation_id: int) -> MemberInvitation:
     """A new link and 7 more days (an expired invitation too); the old link stops working."""
     actor_id = require_person(ctx)
+    await throttle(ctx, Limit.EMAIL)
     async with transaction(ctx.services.sessionmaker) as session:
         invitation = await _manageable_invitation(session, ctx, invitation_id)
         before = invitation_snapshot(invitation)
@@ -200,6 +203,7 @@ async def accept_member_invitation(
     without an account gets one (name and password needed), verified by the link itself."""
     if not token or len(token) > 200:
         raise invalid_token()
+    await throttle(ctx, Limit.EMAILED_TOKEN)
     async with transaction(ctx.services.sessionmaker) as session:
         invitation = await session.scalar(
             select(MemberInvitation)
@@ -225,7 +229,7 @@ async def accept_member_invitation(
             user = User(
                 email=invitation.email,
                 full_name=name,
-                password_hash=hash_password(password),
+                password_hash=await hash_password_off_loop(password),
                 email_verified_at=ctx.now(),
             )
             session.add(user)
