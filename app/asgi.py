@@ -18,6 +18,7 @@ from starlette.types import Receive, Scope, Send
 from strawberry.asgi import GraphQL
 
 from app import edge_http
+from app.audit_export import audit_export_route
 from app.exports import export_route
 from app.runtime import Runtime
 from config.settings import Settings, get_settings
@@ -110,6 +111,7 @@ def create_app(settings: Settings | None = None, *, start_workers: bool = True) 
             Route("/healthz", healthz),
             Route("/readyz", readyz),
             export_route,
+            audit_export_route,
         ],
         middleware=[
             Middleware(

@@ -23,7 +23,8 @@ member_invitation               organization_name, inviter_name, role, accept_ur
                                 token, days
 grant_invitation_to_client      partner_name, client_name, level, products, accept_url
 grant_invitation_to_partner     client_name, partner_name, level, products, accept_url
-grant_accepted                  partner_name, client_name, actor_name, level
+grant_accepted                  partner_name, client_name, actor_name, level, products,
+                                payment_methods, requested_level, requested_products
 grant_refused                   partner_name, client_name, actor_name
 grant_cancelled                 partner_name, client_name, actor_name
 grant_access_changed            partner_name, client_name, actor_name, level, products
@@ -79,7 +80,10 @@ TEMPLATE_KEYS: dict[str, frozenset[str]] = {
     "welcome": frozenset({"full_name", "organization_name"}),
     "grant_invitation_to_client": frozenset({*_GRANT, "level", "products", "accept_url"}),
     "grant_invitation_to_partner": frozenset({*_GRANT, "level", "products", "accept_url"}),
-    "grant_accepted": frozenset({*_GRANT, "actor_name", "level"}),
+    "grant_accepted": frozenset(
+        {*_GRANT, "actor_name", "level", "products", "payment_methods"}
+        | {"requested_level", "requested_products"}
+    ),
     "grant_refused": frozenset({*_GRANT, "actor_name"}),
     "grant_cancelled": frozenset({*_GRANT, "actor_name"}),
     "grant_access_changed": frozenset({*_GRANT, "actor_name", "level", "products"}),
@@ -113,7 +117,7 @@ TEMPLATE_KEYS: dict[str, frozenset[str]] = {
         {"partner_name", "period", "credit_count", "credited", "corrected", "closing_balance"}
     ),
 }
-_LIST_KEYS = frozenset({"products", "payment_methods"})
+_LIST_KEYS = frozenset({"products", "payment_methods", "requested_products"})
 
 
 class EmailTemplateError(PermanentJobError, ValueError):

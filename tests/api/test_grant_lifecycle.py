@@ -182,6 +182,13 @@ async def test_invite_an_email_without_account_then_sign_up_and_accept_with_the_
     assert gid("Organization", new_org_pk) == new_org
     # The inviting partner's legal representatives hear of it.
     assert accept.emails == [("grant_accepted", "rep@partner.example")]
+    # What was granted, what was asked, and the payment methods.
+    mailed = accept.payloads[0]["context"]
+    assert (mailed["level"], mailed["payment_methods"], mailed["requested_level"]) == (
+        "FULL",
+        ["CLIENT"],
+        "FULL",
+    )
     clients = await flow.clients("rep@partner.example")
     assert clients["NewCo SA"]["grant"] == {
         "status": "ACTIVE",
