@@ -6,6 +6,7 @@ import contextlib
 from collections.abc import AsyncIterator
 from typing import Any
 
+import orjson
 from cross_web import HTTPException
 from sqlalchemy import text
 from starlette.applications import Starlette
@@ -20,6 +21,7 @@ from strawberry.asgi import GraphQL
 from app import edge_http
 from app.audit_export import audit_export_route
 from app.exports import export_route
+from app.memory import tune_after_start_up
 from app.runtime import Runtime
 from config.settings import Settings, get_settings
 from resolvers.auth import authenticate, bearer_token
@@ -74,6 +76,17 @@ class PartnerGraphQL(GraphQL[RequestContext, None]):
             **({} if viewer is None else {"viewer": viewer}),
         )
 
+    async def execute_operation(self, *args: Any, **kwargs: Any) -> Any:
+        # The request's read session lives while its operation executes (no subscriptions).
+        try:
+            return await super().execute_operation(*args, **kwargs)
+        finally:
+            await kwargs["context"].close()
+
+    def encode_json(self, data: object) -> bytes:
+        # The same compact JSON as Strawberry's json.dumps(separators=(",", ":")), faster.
+        return orjson.dumps(data)
+
 
 def create_app(settings: Settings | None = None, *, start_workers: bool = True) -> Starlette:
     settings = settings or get_settings()
@@ -82,6 +95,7 @@ def create_app(settings: Settings | None = None, *, start_workers: bool = True) 
     @contextlib.asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[None]:
         await runtime.start()
+        tune_after_start_up()
         try:
             yield
         finally:

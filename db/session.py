@@ -1,7 +1,28 @@
-"""Engines and sessions. One AsyncSession per unit of work, never shared by two tasks."""
+"""Engines and sessions. One AsyncSession per unit of work, never shared by two tasks.
+
+`RequestSession`: one session for all of a request's reads.
+Every DataLoader batch of a request runs on the same AsyncSession (one pooled connection,
+checked out once, one pre-ping, one BEGIN/ROLLBACK), instead of a session per batch.
+Sibling GraphQL fields resolve concurrently and an AsyncSession must never be used by two
+tasks at once, so batches take the session in turn behind an `asyncio.Lock`.
+
+Rules for a batch that runs under `RequestSession.use()`:
+- it only reads, and it must not await another DataLoader while it holds the session (that
+  loader's batch would wait for the lock forever); prime other loaders instead;
+- the objects it loads are expunged when it ends (detached, like a closed session's):
+  every batch reads fresh rows, as a session per batch did.
+
+Writes never go through it: a use case opens its own transaction (`transaction` below).
+On PostgreSQL (READ COMMITTED) each statement sees what was committed before it, so a
+mutation's payload, read after the use case committed, sees its writes.
+
+Whoever makes the `RequestContext` closes it (`await ctx.close()`): the ASGI app does so
+when the operation has been executed.
+"""
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from typing import Any
@@ -46,3 +67,37 @@ async def transaction(
     """A session inside one transaction: committed on success, rolled back on any error."""
     async with sessionmaker() as session, session.begin():
         yield session
+
+
+class RequestSession:
+    """A lazily opened AsyncSession that one batch at a time may use."""
+
+    def __init__(self, sessionmaker: async_sessionmaker[AsyncSession]) -> None:
+        self.sessionmaker = sessionmaker
+        self._session: AsyncSession | None = None
+        self._lock = asyncio.Lock()
+
+    @asynccontextmanager
+    async def use(self) -> AsyncIterator[AsyncSession]:
+        """The session, for this task alone until the block ends."""
+        async with self._lock:
+            if self._session is None:
+                self._session = self.sessionmaker()
+            session = self._session
+            try:
+                yield session
+            except BaseException:
+                # A failed statement can leave the transaction aborted: the next batch
+                # starts on a new session rather than inherit that.
+                self._session = None
+                await asyncio.shield(session.close())
+                raise
+            else:
+                session.expunge_all()
+
+    async def close(self) -> None:
+        """End the read transaction and give the connection back to the pool."""
+        async with self._lock:
+            if self._session is not None:
+                session, self._session = self._session, None
+                await session.close()

@@ -5,12 +5,14 @@ from __future__ import annotations
 
 import asyncio
 import secrets
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from typing import Any
 
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
-from sqlalchemy import select, update
+from sqlalchemy import and_, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from db.models import (
@@ -124,35 +126,23 @@ async def check_password(ctx: RequestContext, session: AsyncSession, password: s
         raise UseCaseError("WRONG_PASSWORD", "The password is wrong.", "password")
 
 
-async def _memberships(session: AsyncSession, user_id: int) -> dict[int, MembershipFacts]:
-    rows = (
-        await session.execute(select(Membership).where(Membership.user_id == user_id))
-    ).scalars()
-    memberships = list(rows)
+def _membership_facts(rows: Sequence[Any]) -> dict[int, MembershipFacts]:
+    """Memberships from `_SESSION_VIEWER` rows: one per membership and listed client."""
+    memberships: dict[int, Membership] = {}
     listed: dict[int, set[int]] = {}
     limited: dict[int, dict[int, set[int]]] = {}
-    collaborator_ids = [m.id for m in memberships if m.role is Role.COLLABORATOR]
-    if collaborator_ids:
-        for membership_id, client_id, all_products in await session.execute(
-            select(
-                CollaboratorClient.membership_id,
-                CollaboratorClient.client_id,
-                CollaboratorClient.all_products,
-            ).where(CollaboratorClient.membership_id.in_(collaborator_ids))
-        ):
-            listed.setdefault(membership_id, set()).add(client_id)
-            if not all_products:
-                limited.setdefault(membership_id, {}).setdefault(client_id, set())
-        if limited:
-            for membership_id, client_id, product_id in await session.execute(
-                select(
-                    CollaboratorProduct.membership_id,
-                    CollaboratorProduct.client_id,
-                    CollaboratorProduct.product_id,
-                ).where(CollaboratorProduct.membership_id.in_(list(limited)))
-            ):
-                if client_id in limited[membership_id]:
-                    limited[membership_id][client_id].add(product_id)
+    for row in rows:
+        membership = row.Membership
+        if membership is None:
+            continue
+        memberships[membership.id] = membership
+        # Listed clients count for collaborators only (other roles act for every client).
+        if row.client_id is not None and membership.role is Role.COLLABORATOR:
+            listed.setdefault(membership.id, set()).add(row.client_id)
+            if not row.all_products:  # only the chosen products of that client
+                chosen = limited.setdefault(membership.id, {}).setdefault(row.client_id, set())
+                if row.product_id is not None:
+                    chosen.add(row.product_id)
     return {
         m.organization_id: MembershipFacts(
             organization_id=m.organization_id,
@@ -161,8 +151,33 @@ async def _memberships(session: AsyncSession, user_id: int) -> dict[int, Members
             client_ids=frozenset(listed.get(m.id, ())),
             product_ids={c: frozenset(p) for c, p in limited.get(m.id, {}).items()},
         )
-        for m in memberships
+        for m in memberships.values()
     }
+
+
+# A login, its user's email, memberships and collaborators' listed clients and chosen
+# products: one statement.
+_SESSION_VIEWER = (
+    select(
+        AuthSession,
+        User.email,
+        User.email_verified_at,
+        Membership,
+        CollaboratorClient.client_id,
+        CollaboratorClient.all_products,
+        CollaboratorProduct.product_id,
+    )
+    .join(User, User.id == AuthSession.user_id)
+    .outerjoin(Membership, Membership.user_id == AuthSession.user_id)
+    .outerjoin(CollaboratorClient, CollaboratorClient.membership_id == Membership.id)
+    .outerjoin(
+        CollaboratorProduct,
+        and_(
+            CollaboratorProduct.membership_id == CollaboratorClient.membership_id,
+            CollaboratorProduct.client_id == CollaboratorClient.client_id,
+        ),
+    )
+)
 
 
 def bearer_token(authorization: str | None) -> str | None:
@@ -180,17 +195,15 @@ async def authenticate(services: Services, token: str | None) -> Viewer | None:
     now = services.clock()
     async with services.sessionmaker() as session:
         if token.startswith(SESSION_PREFIX + "_"):
-            found = (
-                await session.execute(
-                    select(AuthSession, User.email, User.email_verified_at)
-                    .join(User, User.id == AuthSession.user_id)
-                    .where(AuthSession.token_hash == key_hash)
-                )
-            ).first()
-            if found is None:
+            rows = (
+                await session.execute(_SESSION_VIEWER.where(AuthSession.token_hash == key_hash))
+            ).all()
+            if not rows:
                 return None
-            auth, email, verified_at = found
-            if auth.revoked_at is not None or auth.expires_at <= now or verified_at is None:
+            auth, email = rows[0].AuthSession, rows[0].email
+            if auth.revoked_at is not None or auth.expires_at <= now:
+                return None
+            if rows[0].email_verified_at is None:  # an unverified account cannot act
                 return None
             if auth.last_used_at is None or now - auth.last_used_at >= LAST_USED_GRANULARITY:
                 await session.execute(
@@ -200,7 +213,7 @@ async def authenticate(services: Services, token: str | None) -> Viewer | None:
             return Viewer(
                 user_id=auth.user_id,
                 email=email,
-                memberships=await _memberships(session, auth.user_id),
+                memberships=_membership_facts(rows),
                 session_id=auth.id,
             )
         if token.startswith(API_TOKEN_PREFIX + "_"):

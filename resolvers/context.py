@@ -11,6 +11,7 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from config.settings import Settings
 from db.models import utcnow
+from db.session import RequestSession
 from domain.access import ANONYMOUS, Viewer
 
 if TYPE_CHECKING:
@@ -46,6 +47,8 @@ class RequestContext:
     viewer: Viewer = ANONYMOUS
     # The raw Authorization header, for logout (which revokes the token it carries).
     request_authorization: str | None = None
+    # The one session every loader batch of this request reads through; `close()` ends it.
+    db: RequestSession = field(init=False)
     # The caller's address (behind a trusted proxy, from its header): throttling counts it.
     client_ip: str | None = None
     loaders: Loaders = field(init=False)
@@ -54,15 +57,20 @@ class RequestContext:
     def __post_init__(self) -> None:
         from resolvers.loaders.core import Loaders
 
-        self.loaders = Loaders(self.services, self.viewer)
+        self.db = RequestSession(self.services.sessionmaker)
+        self.loaders = Loaders(self.services, self.viewer, self.db)
 
     def loader_set(self, kind: type[L]) -> L:
         """This request's loaders of an area (bids, orders), made on first use."""
         found = self._loader_sets.get(kind)
         if found is None:
-            found = self._loader_sets[kind] = kind(self.services.sessionmaker)
+            found = self._loader_sets[kind] = kind(self.db)
         assert isinstance(found, kind)
         return found
+
+    async def close(self) -> None:
+        """Give back the request's read connection (the owner of the context calls it)."""
+        await self.db.close()
 
     @property
     def settings(self) -> Settings:

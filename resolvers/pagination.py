@@ -9,7 +9,7 @@ from collections.abc import Hashable, Sequence
 from dataclasses import dataclass
 from typing import Any, Generic, TypeVar
 
-from sqlalchemy import Select, func, select
+from sqlalchemy import Row, Select, func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import InstrumentedAttribute, aliased
 
@@ -71,13 +71,30 @@ async def fetch_page(
     request: PageRequest,
 ) -> Page[Any]:
     """One page of `stmt`'s entities ordered by `key`."""
+    page = await fetch_row_page(session, stmt, key, request)
+    return Page(
+        items=[row[0] for row in page.items],
+        keys=page.keys,
+        has_next=page.has_next,
+        has_previous=page.has_previous,
+    )
+
+
+async def fetch_row_page(
+    session: AsyncSession,
+    stmt: Select[Any],
+    key: InstrumentedAttribute[int],
+    request: PageRequest,
+) -> Page[Row[Any]]:
+    """One page of `stmt`'s rows ordered by `key`: like `fetch_page`, for a statement that
+    selects more than one entity or column (`key` belongs to the first, the paged one)."""
     if request.after is not None:
         stmt = stmt.where(key > request.after)
-    rows = list((await session.scalars(stmt.order_by(key).limit(request.first + 1))).all())
+    rows = list((await session.execute(stmt.order_by(key).limit(request.first + 1))).all())
     items = rows[: request.first]
     return Page(
         items=items,
-        keys=[getattr(item, key.key) for item in items],
+        keys=[getattr(row[0], key.key) for row in items],
         has_next=len(rows) > request.first,
         has_previous=request.after is not None,
     )

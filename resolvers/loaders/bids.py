@@ -1,6 +1,6 @@
 """Per-request DataLoaders for bids and offers, made per request by `RequestContext.loader_set`.
 
-Like ``resolvers.loaders``: one query per relation per batch, each batch in its own session;
+Like ``resolvers.loaders``: one query per relation per batch, each batch on the request's session;
 loaders return raw rows, the schema decides who sees what.
 """
 
@@ -10,10 +10,11 @@ from collections import defaultdict
 from collections.abc import Sequence
 
 from sqlalchemy import select, tuple_
-from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+from sqlalchemy.ext.asyncio import AsyncSession
 from strawberry.dataloader import DataLoader
 
 from db.models import Bid, BidDelivery, Offer, Partner
+from db.session import RequestSession
 from resolvers.bids import PARTNER_ROLES
 from resolvers.context import RequestContext
 from resolvers.loaders.core import BatchLoaders
@@ -22,8 +23,8 @@ Pair = tuple[int, int]
 
 
 class BidLoaders(BatchLoaders):
-    def __init__(self, sessionmaker: async_sessionmaker[AsyncSession]) -> None:
-        super().__init__(sessionmaker)
+    def __init__(self, db: RequestSession) -> None:
+        super().__init__(db)
         self.bid: DataLoader[int, Bid | None] = self._by_id(Bid)
         self.offer: DataLoader[int, Offer | None] = self._by_id(Offer)
         self.offers_of_bid: DataLoader[int, list[Offer]] = self._loader(self._offers_of_bid)
