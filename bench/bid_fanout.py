@@ -3,12 +3,13 @@
     .venv/bin/python bench/bid_fanout.py [--sizes 10000,100000] [--processes 2] [--threads 4]
 
 Needs PostgreSQL (``PARTNERGRAPH_TEST_POSTGRES_URL``, default the local ``test`` database
-as admin) and Redis (``--redis-url``, default ``redis://127.0.0.1:6379/12``, flushed before
-and after). It creates a throw-away database (tables by ``create_all``) and bulk-loads
-``max(sizes)`` active partners (an organization, a legal representative, and an
-unpublished directory listing whose languages, regions and product families are the
-partner's profile for bids); for each size a bid matches exactly that many partners.
-Then ``ANALYZE`` (what autovacuum does shortly after a bulk load).
+as admin) and Redis (``--redis-url``, default ``redis://127.0.0.1:6379/0``; the bench's
+keys live under a namespace of its own, ``settings.redis_namespace``, deleted at the end:
+nothing else on the server is touched). It creates a throw-away database (tables by
+``create_all``) and bulk-loads ``max(sizes)`` active partners (an organization, a legal
+representative, and an unpublished directory listing whose languages, regions and
+product families are the partner's profile for bids); for each size a bid matches
+exactly that many partners. Then ``ANALYZE`` (what autovacuum does shortly after a bulk load).
 
 For each size, this process plays the API: it posts the bid (``resolvers.bids.post_bid``:
 the matching count and the ``fan_out_bid`` outbox row) and relays that row to Redis;
@@ -21,7 +22,7 @@ and the email worker's job (measured by their own bench), and would compete for 
 cores here.
 
 Worker start-up is not timed. At the end it checks that each partner received each bid
-once, then stops the workers, drops the database and flushes the Redis database. Each
+once, then stops the workers, drops the database and deletes its Redis keys. Each
 size is bounded by ``--timeout`` seconds.
 """
 
@@ -41,7 +42,6 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-import redis  # noqa: E402
 from sqlalchemy import func, select, text  # noqa: E402
 
 from config.settings import Settings  # noqa: E402
@@ -51,7 +51,7 @@ from domain.money import Currency  # noqa: E402
 from resolvers import bids as use_cases  # noqa: E402
 from resolvers.bids import DELIVER_BID_CHUNK, FAN_OUT_BID  # noqa: E402
 from resolvers.context import RequestContext, Services  # noqa: E402
-from tests.conftest import PG_ADMIN_URL  # noqa: E402
+from tests.conftest import PG_ADMIN_URL, RedisSpace  # noqa: E402
 from tests.integration.bid_support import (  # noqa: E402
     SM,
     WorkerProcess,
@@ -182,8 +182,7 @@ async def main(args: argparse.Namespace) -> None:
     sizes = sorted(int(s) for s in args.sizes.split(","))
     if len(sizes) > len(LANGUAGES) + 1:
         raise SystemExit(f"at most {len(LANGUAGES) + 1} sizes")
-    client = redis.Redis.from_url(args.redis_url)
-    client.flushdb()
+    space = RedisSpace(args.redis_url, f"bench-bids-{uuid.uuid4().hex[:8]}")
     url = await create_database()
     engine = make_engine(url, pool_size=4)
     workdir = Path(tempfile.mkdtemp(prefix="bid-bench-"))
@@ -196,7 +195,8 @@ async def main(args: argparse.Namespace) -> None:
         settings = Settings(
             _env_file=None,  # type: ignore[call-arg]
             database_url=url,
-            redis_url=args.redis_url,
+            redis_url=space.url,
+            redis_namespace=space.namespace,
         )
         install_broker(build_broker(settings), settings)
         ctx = RequestContext(
@@ -204,7 +204,7 @@ async def main(args: argparse.Namespace) -> None:
         )
         worker = WorkerProcess(
             database_url=url,
-            redis_url=args.redis_url,
+            redis=space,
             log_path=workdir / "worker.log",
             mail_dir=workdir / "mail",
             processes=args.processes,
@@ -223,8 +223,7 @@ async def main(args: argparse.Namespace) -> None:
         reset_broker()
         await engine.dispose()
         await drop_database(url)
-        client.flushdb()
-        client.close()
+        space.clear()
 
     print()
     print(
@@ -245,6 +244,6 @@ if __name__ == "__main__":
     parser.add_argument("--sizes", default="10000,100000")
     parser.add_argument("--processes", type=int, default=2)
     parser.add_argument("--threads", type=int, default=4)
-    parser.add_argument("--redis-url", default="redis://127.0.0.1:6379/12")
+    parser.add_argument("--redis-url", default="redis://127.0.0.1:6379/0")
     parser.add_argument("--timeout", type=float, default=300)
     asyncio.run(main(parser.parse_args()))

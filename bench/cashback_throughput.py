@@ -1,9 +1,12 @@
-"""Cashback credits per second: in-process use-case calls vs Redis + real Dramatiq workers.
+"""Cashback credits per second: in-process use-case calls vs Redis + real Dramatiq workers,
+beside Dramatiq's own ceiling (a no-op actor) on the same broker in the same run.
 
     .venv/bin/python bench/cashback_throughput.py [--messages 2000] [--threads 4]
 
 Needs PostgreSQL (``PARTNERGRAPH_TEST_POSTGRES_URL``, default the local ``test`` database
-as admin) and Redis (``--redis-url``, default ``redis://127.0.0.1:6379/13``). It creates a
+as admin) and Redis (``--redis-url``, default ``redis://127.0.0.1:6379/0``; the bench's
+keys live under a namespace of its own, ``settings.redis_namespace``, deleted at the end:
+nothing else on the server is touched). It creates a
 throw-away database (tables by ``create_all``), one partner and, for each configuration,
 ``--messages`` committed outbox rows ``credit_cashback`` (distinct orders), then times how
 long it takes until every row is processed (its credit committed):
@@ -13,11 +16,14 @@ long it takes until every row is processed (its credit committed):
    and its transaction alone, no broker;
 2. ``redis 1x<threads>``: ``relay_pending`` sends the rows to Redis; one
    ``dramatiq workers.actors`` process with ``--threads`` threads consumes them;
-3. ``redis 2x<threads>``: the same with two worker processes.
+3. ``redis 2x<threads>``: the same with two worker processes;
+4. ``no-op 1x`` and ``no-op 2x``: the same worker command and processes, sent as many
+   messages of the same shape straight to a no-op actor (``bench/_noop_actor.py``):
+   Dramatiq's ceiling on this broker; the clock stops when the queue is empty.
 
 Worker start-up is not timed (each waits until its processes are ready). At the end it
 checks that every order was credited once and that the balance equals the ledger's sum,
-then drops the database and flushes the Redis database. Each phase is bounded
+then drops the database and deletes its Redis keys. Each phase is bounded
 (``--timeout`` seconds).
 """
 
@@ -37,7 +43,7 @@ from decimal import Decimal
 from pathlib import Path
 
 import asyncpg
-import redis
+import dramatiq
 from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
@@ -58,6 +64,7 @@ from db.session import make_engine, make_sessionmaker, transaction  # noqa: E402
 from domain.money import Currency, Money  # noqa: E402
 from resolvers import ledger  # noqa: E402
 from resolvers.events import emit  # noqa: E402
+from tests.conftest import RedisSpace  # noqa: E402
 from workers.broker import build_broker, install_broker, reset_broker  # noqa: E402
 from workers.cashback import credit_cashback_handler  # noqa: E402
 from workers.outbox import process_once, relay_pending  # noqa: E402
@@ -156,16 +163,18 @@ def tail(log: Path) -> str:
 
 
 class Workers:
-    """``dramatiq workers.actors`` as a subprocess (its own process group)."""
+    """``dramatiq workers.actors _noop_actor`` as a subprocess (its own process group)."""
 
-    def __init__(self, url: str, redis_url: str, processes: int, threads: int, log: Path) -> None:
+    def __init__(
+        self, url: str, space: RedisSpace, processes: int, threads: int, log: Path
+    ) -> None:
         self.processes = processes
         self.log = log
         env = {
             **os.environ,
-            "PYTHONPATH": str(ROOT),
+            "PYTHONPATH": f"{ROOT}{os.pathsep}{ROOT / 'bench'}",
             "PARTNERGRAPH_DATABASE_URL": url,
-            "PARTNERGRAPH_REDIS_URL": redis_url,
+            **space.env(),
             "PARTNERGRAPH_EMAIL_BACKEND": "console",
         }
         with log.open("wb") as out:
@@ -175,6 +184,7 @@ class Workers:
                     "-m",
                     "dramatiq",
                     "workers.actors",
+                    "_noop_actor",
                     f"--processes={processes}",
                     f"--threads={threads}",
                 ],
@@ -204,7 +214,7 @@ class Workers:
 
 async def run_redis(
     url: str,
-    redis_url: str,
+    space: RedisSpace,
     sm: SM,
     ids: list[int],
     processes: int,
@@ -212,7 +222,7 @@ async def run_redis(
     within: float,
     log: Path,
 ) -> float:
-    workers = Workers(url, redis_url, processes, threads, log)
+    workers = Workers(url, space, processes, threads, log)
     try:
         await workers.ready(within)
         started = time.perf_counter()
@@ -221,6 +231,29 @@ async def run_redis(
             sent += await relay_pending(sm, stale_after_seconds=3600, limit=1000)
         deadline = time.monotonic() + within
         while await unprocessed(sm, ids):
+            if time.monotonic() > deadline:
+                raise RuntimeError(f"not all processed in {within}s:\n{tail(log)}")
+            await asyncio.sleep(0.01)
+        return time.perf_counter() - started
+    finally:
+        workers.stop()
+
+
+async def run_noop(
+    url: str, space: RedisSpace, count: int, processes: int, threads: int, within: float, log: Path
+) -> float:
+    """``count`` no-op messages through the same broker and worker command."""
+    from _noop_actor import NOOP
+
+    workers = Workers(url, space, processes, threads, log)
+    broker = dramatiq.get_broker()
+    try:
+        await workers.ready(within)
+        started = time.perf_counter()
+        for i in range(count):
+            broker.enqueue(dramatiq.Message(NOOP, NOOP, (i,), {}, {}))
+        deadline = time.monotonic() + within
+        while broker.do_qsize(NOOP):  # type: ignore[attr-defined]
             if time.monotonic() > deadline:
                 raise RuntimeError(f"not all processed in {within}s:\n{tail(log)}")
             await asyncio.sleep(0.01)
@@ -257,8 +290,7 @@ async def check_books(sm: SM, org_id: int, orders: int) -> None:
 async def main(args: argparse.Namespace) -> None:
     name = f"bench_cashback_{uuid.uuid4().hex[:8]}"
     url = ADMIN_URL.rsplit("/", 1)[0] + f"/{name}"
-    client = redis.Redis.from_url(args.redis_url)
-    client.flushdb()
+    space = RedisSpace(args.redis_url, f"bench-cashback-{uuid.uuid4().hex[:8]}")
     await admin(f'CREATE DATABASE "{name}"')
     engine = make_engine(url)
     results: list[Result] = []
@@ -270,39 +302,52 @@ async def main(args: argparse.Namespace) -> None:
         settings = Settings(
             _env_file=None,  # type: ignore[call-arg]
             database_url=url,
-            redis_url=args.redis_url,
+            redis_url=space.url,
+            redis_namespace=space.namespace,
         )
         install_broker(build_broker(settings), settings)
         n, t = args.messages, args.threads
         configurations = [
-            ("direct (in-process, no broker)", 0),
-            (f"redis + 1 worker process x {t} threads", 1),
-            (f"redis + 2 worker processes x {t} threads", 2),
+            ("direct (in-process, no broker)", "direct", 0),
+            (f"redis + 1 worker process x {t} threads", "cashback", 1),
+            (f"redis + 2 worker processes x {t} threads", "cashback", 2),
+            (f"no-op actor, 1 worker process x {t} threads", "noop", 1),
+            (f"no-op actor, 2 worker processes x {t} threads", "noop", 2),
         ]
+        credited = 0
         with tempfile.TemporaryDirectory() as tmp:
-            for index, (label, processes) in enumerate(configurations):
-                ids = await emit_rows(sm, partner_id, 1_000_000 * (index + 1), n)
-                if processes == 0:
-                    seconds = await run_direct(url, ids, t, args.timeout)
+            for index, (label, kind, processes) in enumerate(configurations):
+                log = Path(tmp) / f"worker{index}.log"
+                if kind == "noop":
+                    seconds = await run_noop(url, space, n, processes, t, args.timeout, log)
                 else:
-                    log = Path(tmp) / f"worker{processes}.log"
-                    seconds = await run_redis(
-                        url, args.redis_url, sm, ids, processes, t, args.timeout, log
-                    )
+                    ids = await emit_rows(sm, partner_id, 1_000_000 * (index + 1), n)
+                    credited += n
+                    if kind == "direct":
+                        seconds = await run_direct(url, ids, t, args.timeout)
+                    else:
+                        seconds = await run_redis(
+                            url, space, sm, ids, processes, t, args.timeout, log
+                        )
                 results.append(Result(label, n, seconds))
-                print(f"{label}: {n} messages in {seconds:.2f} s = {n / seconds:.0f} credits/s")
-        await check_books(sm, org_id, n * len(configurations))
+                print(f"{label}: {n} messages in {seconds:.2f} s = {n / seconds:.0f}/s")
+        await check_books(sm, org_id, credited)
     finally:
         reset_broker()
         await engine.dispose()
         await admin(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
-        client.flushdb()
-        client.close()
+        space.clear()
 
     print()
-    print(f"{'configuration':<42} {'messages':>8} {'seconds':>8} {'credits/s':>10}")
+    print(f"{'configuration':<46} {'messages':>8} {'seconds':>8} {'per s':>8}")
     for r in results:
-        print(f"{r.name:<42} {r.messages:>8} {r.seconds:>8.2f} {r.rate:>10.0f}")
+        print(f"{r.name:<46} {r.messages:>8} {r.seconds:>8.2f} {r.rate:>8.0f}")
+    for processes in (1, 2):
+        cashback, noop = results[processes], results[processes + 2]
+        print(
+            f"{processes} worker process(es): cashback at {cashback.rate / noop.rate:.2f}x "
+            "Dramatiq's no-op ceiling on the same broker"
+        )
     load = ", ".join(f"{x:.1f}" for x in os.getloadavg())
     print(f"machine: {os.cpu_count()} CPUs, load average {load}; PostgreSQL, Redis local")
 
@@ -311,6 +356,6 @@ if __name__ == "__main__":
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--messages", type=int, default=2000)
     parser.add_argument("--threads", type=int, default=4)
-    parser.add_argument("--redis-url", default="redis://127.0.0.1:6379/13")
+    parser.add_argument("--redis-url", default="redis://127.0.0.1:6379/0")
     parser.add_argument("--timeout", type=float, default=120.0)
     asyncio.run(main(parser.parse_args()))

@@ -10,6 +10,7 @@ from dataclasses import dataclass
 from typing import Any, Generic, TypeVar
 
 from sqlalchemy import Row, Select, func, select
+from sqlalchemy import inspect as sa_inspect
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import InstrumentedAttribute, aliased
 
@@ -108,10 +109,15 @@ async def fetch_pages_by_parent(
     key: InstrumentedAttribute[int],
     parents: Sequence[K],
     request: PageRequest,
+    *,
+    plain_rows: bool = False,
 ) -> dict[K, Page[T]]:
     """A page for each parent in a single query (row_number over each parent's rows).
 
     `stmt` selects `entity` plus a labelled `parent` column that the pages are keyed by.
+    With `plain_rows`, the items are SQL rows whose attributes are the entity's columns
+    (`row.id`, `row.name`, ...), not ORM objects: several times cheaper to load, for pages
+    that are only read (shown), never changed or navigated through relationships.
     """
     if request.after is not None:
         stmt = stmt.where(key > request.after)
@@ -120,15 +126,19 @@ async def fetch_pages_by_parent(
         parent_col,
         func.row_number().over(partition_by=parent, order_by=key).label("page_rank"),
     ).subquery()
-    alias: Any = aliased(entity, numbered)
-    query = (
-        select(alias, numbered.c.page_parent)
-        .where(numbered.c.page_rank <= request.first + 1)
-        .order_by(numbered.c.page_parent, numbered.c[key.key])
+    if plain_rows:
+        columns = [numbered.c[column.name] for column in sa_inspect(entity).columns]
+        query = select(*columns, numbered.c.page_parent)
+    else:
+        alias: Any = aliased(entity, numbered)
+        query = select(alias, numbered.c.page_parent)
+    query = query.where(numbered.c.page_rank <= request.first + 1).order_by(
+        numbered.c.page_parent, numbered.c[key.key]
     )
     grouped: dict[Any, list[T]] = defaultdict(list)
-    for item, parent_value in (await session.execute(query)).all():
-        grouped[parent_value].append(item)
+    for row in (await session.execute(query)).all():
+        item: Any = row if plain_rows else row[0]
+        grouped[row.page_parent].append(item)
     pages: dict[K, Page[T]] = {}
     for parent_value in parents:
         rows = grouped.get(parent_value, [])

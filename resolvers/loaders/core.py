@@ -238,11 +238,16 @@ class Loaders(BatchLoaders):
         model: type[V],
         stmt: Any,
         parent: Any,
+        *,
+        plain_rows: bool = False,
     ) -> list[Page[V]]:
+        """Pages per parent; `plain_rows`: see `fetch_pages_by_parent` (read-only pages)."""
         results: dict[PagedKey, Page[V]] = {}
         for request, parents in _group_by_request(keys).items():
             key: Any = getattr(model, "id")  # noqa: B009 - generic over the models
-            pages = await fetch_pages_by_parent(session, model, stmt, parent, key, parents, request)
+            pages = await fetch_pages_by_parent(
+                session, model, stmt, parent, key, parents, request, plain_rows=plain_rows
+            )
             for parent_id, page in pages.items():
                 results[(parent_id, request)] = page
         return [results[k] for k in keys]
@@ -280,7 +285,8 @@ class Loaders(BatchLoaders):
                     *(and_(Grant.id == g, Product.id.in_(p)) for g, p in chosen.items()),
                 )
             )
-        return await self._paged(session, keys, Product, stmt, Grant.id)
+        # Shown, never changed: plain rows (`Product.of` reads the same attributes).
+        return await self._paged(session, keys, Product, stmt, Grant.id, plain_rows=True)
 
     async def _chosen_products(
         self, session: AsyncSession, grant_ids: Sequence[int]
@@ -319,7 +325,8 @@ class Loaders(BatchLoaders):
             .join(Partner, Partner.id == Grant.partner_id)
             .where(Grant.id.in_(grant_ids), Invoice.organization_id == Partner.organization_id)
         )
-        return await self._paged(session, keys, Invoice, stmt, Grant.id)
+        # Shown, never changed: plain rows (`Invoice.of` reads the same attributes).
+        return await self._paged(session, keys, Invoice, stmt, Grant.id, plain_rows=True)
 
     def _acted_for(self) -> ColumnElement[bool]:
         """As domain.access.acts_for_client, in SQL, over grants joined to their partner:

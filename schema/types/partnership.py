@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from datetime import datetime
+from typing import Any
 
 import strawberry
 from strawberry import relay
@@ -13,7 +14,7 @@ from domain.access import ClientVisibility, GrantFacts, can_see_grant, client_vi
 from domain.grants import effective_status
 from resolvers.audit import queries as audit_queries
 from resolvers.exports import export_url
-from resolvers.pagination import Page
+from resolvers.pagination import Page, PageRequest
 from schema.base import (
     AccessLevel,
     GrantStatus,
@@ -25,7 +26,8 @@ from schema.base import (
 )
 from schema.context import Info
 from schema.ids import encode_id
-from schema.permissions import IsMember, ReadsClientInvoices, SeesClientProducts
+from schema.permissions import Forbidden, IsMember, ReadsClientInvoices, SeesClientProducts
+from schema.planning import page_requests_below
 from schema.types.audit import AuditEvent, AuditEventFilter, to_filter
 from schema.types.invoice import Invoice
 from schema.types.loading import _ints, _load_visible
@@ -70,9 +72,13 @@ class Partner(relay.Node):
         facts = await loaders.grant_facts.load_many([g.id for g in page.items])
         by_id = {f.grant_id: f for f in facts if f is not None}
         names = await Client.names_of(info, page.items)
-        return to_connection(
-            page, lambda g: Client(id=g.id, facts=by_id.get(g.id), row=g, name=names[g.id])
-        )
+        clients = [
+            Client(id=g.id, facts=by_id.get(g.id), row=g, name=names[g.id], pages={})
+            for g in page.items
+        ]
+        await Client.prefetch_pages(info, clients, path=["edges", "node"])
+        by_grant = {c.id: c for c in clients}
+        return to_connection(page, lambda g: by_grant[g.id])
 
     @classmethod
     async def resolve_nodes(
@@ -225,6 +231,8 @@ class Client(relay.Node):
     id: relay.NodeID[int]
     facts: strawberry.Private[GrantFacts | None]
     row: strawberry.Private[models.Grant]
+    # Nested connections fetched with the page the client came in: (field, page) -> rows.
+    pages: strawberry.Private[dict[tuple[str, PageRequest], Page[Any]]]
     name: str = strawberry.field(
         description="The client's name, or the invited email before it joins."
     )
@@ -247,27 +255,53 @@ class Client(relay.Node):
     @strawberry.field(
         description="The products the grant lets the partner see.",
         permission_classes=[SeesClientProducts],
+        graphql_type=relay.Connection[Product] | None,
     )
-    async def products(
-        self, info: Info, first: int | None = None, after: str | None = None
-    ) -> relay.Connection[Product] | None:
-        page = await info.context.loaders.client_products.load(
-            (self.id, page_request(info, first, after))
-        )
-        return to_connection(page, Product.of)
+    def products(self, info: Info, first: int | None = None, after: str | None = None) -> Any:
+        return self._connection(info, "products", first, after)
 
     @strawberry.field(
         description="Invoices the partner paid for this client (FULL grant with PARTNER "
         "payment methods, billing members only). Client-paid invoices are never shown.",
         permission_classes=[ReadsClientInvoices],
+        graphql_type=relay.Connection[Invoice] | None,
     )
-    async def invoices(
-        self, info: Info, first: int | None = None, after: str | None = None
-    ) -> relay.Connection[Invoice] | None:
-        page = await info.context.loaders.partner_paid_invoices.load(
-            (self.id, page_request(info, first, after))
-        )
-        return to_connection(page, Invoice.of)
+    def invoices(self, info: Info, first: int | None = None, after: str | None = None) -> Any:
+        return self._connection(info, "invoices", first, after)
+
+    def _connection(self, info: Info, field: str, first: int | None, after: str | None) -> Any:
+        """A prefetched page answers at once (no awaitable: the subtree stays synchronous);
+        any other page is loaded, and the field answers an awaitable."""
+        loader_name, wrap, _ = _CLIENT_CONNECTIONS[field]
+        request = page_request(info, first, after)
+        page = self.pages.get((field, request))
+        if page is not None:
+            return to_connection(page, wrap)
+
+        async def load() -> relay.Connection[Any]:
+            loader = getattr(info.context.loaders, loader_name)
+            return to_connection(await loader.load((self.id, request)), wrap)
+
+        return load()
+
+    @staticmethod
+    async def prefetch_pages(info: Info, clients: Sequence[Client], path: Sequence[str]) -> None:
+        """Fetch, for all `clients` at once, the nested connections the query asks of them
+        at `path` below the field being resolved (one batched query per connection), for
+        the clients whose guard lets the viewer read that connection."""
+        for field, (loader_name, _, guard) in _CLIENT_CONNECTIONS.items():
+            readable = [c for c in clients if guard().has_permission(c, info)]
+            keys = [
+                (c.id, request)
+                for request in page_requests_below(info, path, field)
+                for c in readable
+            ]
+            if not keys:
+                continue
+            loader = getattr(info.context.loaders, loader_name)
+            by_client = {c.id: c for c in readable}
+            for (grant_id, request), page in zip(keys, await loader.load_many(keys), strict=True):
+                by_client[grant_id].pages[(field, request)] = page
 
     @strawberry.field(
         description="The CSV export of this client's billing data the viewer may see "
@@ -293,8 +327,15 @@ class Client(relay.Node):
         names = await cls.names_of(info, rows)
         by_id = {r.id: r for r in rows}
         return [
-            cls(id=i, facts=visible[i], row=by_id[i], name=names[i])
+            cls(id=i, facts=visible[i], row=by_id[i], name=names[i], pages={})
             if i is not None and i in by_id
             else None
             for i in ids
         ]
+
+
+# A client's nested connections: the loader of its pages, the node type, the field's guard.
+_CLIENT_CONNECTIONS: dict[str, tuple[str, Callable[[Any], Any], type[Forbidden]]] = {
+    "products": ("client_products", Product.of, SeesClientProducts),
+    "invoices": ("partner_paid_invoices", Invoice.of, ReadsClientInvoices),
+}
