@@ -9,7 +9,7 @@ from datetime import datetime
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from db.models import Grant, utcnow
+from db.models import Grant, Partner, utcnow
 from db.session import transaction
 from domain.enums import GrantStatus, Side
 from domain.grants import GrantAction, next_status
@@ -177,6 +177,14 @@ async def expire_invitations(
             )
             grant.ended_at = moment
             grant.invitation_token_hash = None
+            if grant.client_id is not None:
+                partner_org = await session.scalar(
+                    select(Partner.organization_id).where(Partner.id == grant.partner_id)
+                )
+                if partner_org is not None:
+                    await end_collaborator_rights(
+                        session, partner_organization_id=partner_org, client_id=grant.client_id
+                    )
             record_audit(
                 session,
                 action="grant.expire",

@@ -154,9 +154,10 @@ async def _manageable_invitation(
 async def resend_member_invitation(ctx: RequestContext, *, invitation_id: int) -> MemberInvitation:
     """A new link and 7 more days (an expired invitation too); the old link stops working."""
     actor_id = require_person(ctx)
-    await throttle(ctx, Limit.EMAIL)
     async with transaction(ctx.services.sessionmaker) as session:
         invitation = await _manageable_invitation(session, ctx, invitation_id)
+        # Counted against the invited address, like the invitation itself.
+        await throttle(ctx, Limit.EMAIL, account=invitation.email)
         before = invitation_snapshot(invitation)
         await _send(session, ctx, invitation)
         record_audit(

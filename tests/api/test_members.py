@@ -12,8 +12,15 @@ from sqlalchemy import select, update
 from db.models import AuthSession, Membership
 from domain.enums import Role
 from resolvers.demo import FULL_CLIENT, PARTNER
-from tests.api.people_support import ClockedApi, clocked, emailed_token
-from tests.api.spine_support import Maker, add_member, audit_events, last_ids, session_tokens
+from tests.api.people_support import ClockedApi, clocked, emailed_token, emails_to
+from tests.api.spine_support import (
+    Maker,
+    add_member,
+    audit_events,
+    last_ids,
+    row_counts,
+    session_tokens,
+)
 from tests.conftest import Api, gid, login
 
 __all__ = ["clocked"]
@@ -315,3 +322,53 @@ async def test_who_may_manage_members(api: Api, sessionmaker: Maker, world: Any,
     else:
         seen.append("ok")
     assert seen == TABLE[role]
+
+
+async def test_bad_acceptances_write_nothing(api: Api, sessionmaker: Maker, world: Any) -> None:
+    rep = await login(api, "rep@partner.example")
+    org = gid("Organization", world.organizations[PARTNER])
+    await api.ok(
+        INVITE,
+        {"i": {"organizationId": org, "email": "late@hire.example", "role": "EXTERNAL"}},
+        token=rep,
+    )
+    token = await emailed_token(sessionmaker, "late@hire.example", "member_invitation")
+    counts = await row_counts(sessionmaker)
+    for variables, code in [
+        ({"token": token, "fullName": "n" * 201, "password": "a long password"}, "TOO_LONG"),
+        ({"token": token, "fullName": "Late", "password": "short"}, "PASSWORD_TOO_SHORT"),
+        ({"token": token, "fullName": "Late"}, "INVALID_INPUT"),
+        ({"token": "x" * 300}, "INVALID_TOKEN"),
+    ]:
+        data = await api.ok(ACCEPT, {"i": variables})
+        assert codes(data["acceptMemberInvitation"]) == [code], variables
+    assert await row_counts(sessionmaker) == counts
+    # The link still works after all that.
+    joined = await api.ok(
+        ACCEPT, {"i": {"token": token, "fullName": "Late", "password": "a long password"}}
+    )
+    assert joined["acceptMemberInvitation"]["userErrors"] == []
+
+
+async def test_invitation_emails_are_throttled(api: Api, sessionmaker: Maker, world: Any) -> None:
+    rep = await login(api, "rep@partner.example")
+    org = gid("Organization", world.organizations[PARTNER])
+    first = await api.ok(
+        INVITE,
+        {"i": {"organizationId": org, "email": "spam@target.example", "role": "EXTERNAL"}},
+        token=rep,
+    )
+    invitation = first["inviteMember"]["invitation"]["id"]
+    answers = [
+        await api.client.post(
+            "/graphql",
+            json={"query": RESEND, "variables": {"i": {"id": invitation}}},
+            headers={"authorization": f"Bearer {rep}"},
+        )
+        for _ in range(5)
+    ]
+    # The default allows 5 emails an hour to one address: the sixth is refused, unsent.
+    assert [a.status_code for a in answers] == [200] * 4 + [429]
+    assert answers[4].json()["errors"][0]["extensions"]["code"] == "THROTTLED"
+    mails = await emails_to(sessionmaker, "spam@target.example")
+    assert len(mails) == 5
