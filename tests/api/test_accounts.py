@@ -22,7 +22,7 @@ from tests.api.people_support import (
     sign_up_and_verify,
     sign_up_input,
 )
-from tests.api.spine_support import Maker, audit_events, last_ids
+from tests.api.spine_support import Maker, audit_events, last_ids, session_tokens
 from tests.conftest import TEST_SECRET, Api, login
 
 __all__ = ["clocked"]
@@ -321,3 +321,15 @@ async def test_a_helper_signed_up_account_acts(api: Api, sessionmaker: Maker) ->
         outbox = list(await session.scalars(select(OutboxMessage)))
     assert all("pgv_" not in str(e.after) + str(e.before) for e in events)
     assert any("pgv_" in str(m.payload) for m in outbox)
+
+
+async def test_an_unverified_account_cannot_act_even_with_a_session(
+    api: Api, sessionmaker: Maker
+) -> None:
+    await api.ok(SIGN_UP, {"i": sign_up_input("eager@reader.example")})
+    # A session row for the unverified account (as if one had been made somehow).
+    token = (await session_tokens(sessionmaker, ["eager@reader.example"]))["eager@reader.example"]
+    assert (await api.gql(ME, token=token)).error_codes() == ["UNAUTHENTICATED"]
+    link = await emailed_token(sessionmaker, "eager@reader.example", "verify_email")
+    await api.ok(VERIFY_EMAIL, {"i": {"token": link}})
+    assert (await api.ok(ME, token=token))["viewer"]["user"]["email"] == "eager@reader.example"
