@@ -19,6 +19,7 @@ from starlette.types import Receive, Scope, Send
 from strawberry.asgi import GraphQL
 
 from app import edge_http
+from app.audit_export import audit_export_route
 from app.exports import export_route
 from app.memory import tune_after_start_up
 from app.runtime import Runtime
@@ -131,6 +132,7 @@ def create_app(settings: Settings | None = None, *, start_workers: bool = True) 
             Route("/healthz", healthz),
             Route("/readyz", readyz),
             export_route,
+            audit_export_route,
         ],
         middleware=[
             Middleware(

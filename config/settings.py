@@ -58,6 +58,12 @@ class Settings(BaseSettings):
     outbox_stale_seconds: float = Field(default=30.0, gt=0)
     query_depth_limit: int = 12
 
+    # People: emailed links (issue 9). SPEC: a password reset link lasts one hour; member
+    # invitations 7 days.
+    email_verification_ttl_hours: int = Field(default=48, ge=1)
+    password_reset_ttl_minutes: int = Field(default=60, ge=1)
+    member_invitation_ttl_days: int = Field(default=7, ge=1)
+
     # --- The public edge (issue 7): throttling, request limits, query cost, lockdown ---
     # Limits in the `limits` notation ("5/minute;20/hour"); "" switches one off.
     throttle_password_account: str = "5/minute;20/hour"

@@ -23,6 +23,10 @@ class MembershipFacts:
     role: Role
     all_clients: bool = False
     client_ids: frozenset[int] = field(default_factory=frozenset)
+    # For a collaborator: the clients (by organization id) on which it acts only for a
+    # chosen subset of the products the grant covers, and that subset. A client absent
+    # here (but acted for) means every product the grant covers.
+    product_ids: Mapping[int, frozenset[int]] = field(default_factory=dict)
 
 
 @dataclass(frozen=True)
@@ -34,6 +38,8 @@ class Viewer:
     read_only: bool = False
     api_token_id: int | None = None
     email: str | None = None
+    # The login (auth session) of this request, for logout and the sessions list.
+    session_id: int | None = None
 
     def role_in(self, organization_id: int) -> Role | None:
         membership = self.memberships.get(organization_id)
@@ -76,6 +82,33 @@ def acts_for_client(membership: MembershipFacts | None, client_organization_id: 
     return False
 
 
+def product_limit(
+    membership: MembershipFacts | None, client_organization_id: int | None
+) -> frozenset[int] | None:
+    """The products a collaborator's rights limit it to on this client; None: no limit."""
+    if membership is None or client_organization_id is None:
+        return None
+    if membership.role is not Role.COLLABORATOR:
+        return None
+    return membership.product_ids.get(client_organization_id)
+
+
+def partner_product_scope(viewer: Viewer, grant: GrantFacts) -> frozenset[int] | None:
+    """The client's products a partner-side viewer sees through this grant: None for every
+    one of them (the whole client), else the set (LIMITED grants, collaborators' rights)."""
+    visibility = client_visibility(viewer, grant)
+    if visibility is ClientVisibility.WHOLE:
+        return None
+    if visibility < ClientVisibility.PRODUCTS:
+        return frozenset()
+    limit = product_limit(
+        viewer.memberships.get(grant.partner_organization_id), grant.client_organization_id
+    )
+    if grant.level is AccessLevel.FULL:
+        return limit if limit is not None else None
+    return grant.product_ids if limit is None else grant.product_ids & limit
+
+
 def client_visibility(viewer: Viewer, grant: GrantFacts) -> ClientVisibility:
     """What a partner-side viewer sees of the grant's client."""
     membership = viewer.memberships.get(grant.partner_organization_id)
@@ -92,8 +125,12 @@ def client_visibility(viewer: Viewer, grant: GrantFacts) -> ClientVisibility:
         membership, grant.client_organization_id
     ):
         return ClientVisibility.NONE
-    if grant.level is AccessLevel.FULL:
+    if (
+        grant.level is AccessLevel.FULL
+        and product_limit(membership, grant.client_organization_id) is None
+    ):
         return ClientVisibility.WHOLE
+    # LIMITED, or a collaborator limited to some of the products of a FULL grant.
     return ClientVisibility.PRODUCTS
 
 
@@ -122,10 +159,8 @@ def can_see_product(
     for grant in grants:
         if grant.client_organization_id != product_organization_id:
             continue
-        visibility = client_visibility(viewer, grant)
-        if visibility is ClientVisibility.WHOLE:
-            return True
-        if visibility is ClientVisibility.PRODUCTS and product_id in grant.product_ids:
+        scope = partner_product_scope(viewer, grant)
+        if scope is None or product_id in scope:
             return True
     return False
 

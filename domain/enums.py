@@ -64,3 +64,18 @@ class InvoiceStatus(enum.StrEnum):
 class ApiTokenAccess(enum.StrEnum):
     READ = "READ"
     READ_WRITE = "READ_WRITE"
+
+
+class EmailTokenPurpose(enum.StrEnum):
+    """What an emailed single-use link does when redeemed."""
+
+    VERIFY_EMAIL = "VERIFY_EMAIL"
+    RESET_PASSWORD = "RESET_PASSWORD"
+    CHANGE_EMAIL = "CHANGE_EMAIL"
+
+
+class MemberInvitationStatus(enum.StrEnum):
+    PENDING = "PENDING"
+    ACCEPTED = "ACCEPTED"
+    CANCELLED = "CANCELLED"
+    EXPIRED = "EXPIRED"

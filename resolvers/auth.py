@@ -1,4 +1,5 @@
-"""Sign-up, login, logout, bearer authentication and API tokens."""
+"""Passwords, login, bearer authentication and API tokens (sign-up and the rest of the
+account: `resolvers.accounts`)."""
 
 from __future__ import annotations
 
@@ -11,26 +12,35 @@ from typing import Any
 
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
-from sqlalchemy import select
-from sqlalchemy.exc import IntegrityError
+from sqlalchemy import and_, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from db.models import ApiToken, AuthSession, CollaboratorClient, Membership, Organization, User
+from db.models import (
+    ApiToken,
+    AuthSession,
+    CollaboratorClient,
+    CollaboratorProduct,
+    Membership,
+    User,
+)
 from db.session import transaction
 from domain.access import MembershipFacts, Viewer
-from domain.enums import ApiTokenAccess, OrganizationKind, Role
-from domain.money import Currency
+from domain.enums import ApiTokenAccess, Role
+from resolvers.accounts.sessions import SESSION_PREFIX, SignedIn, open_session, require_person
 from resolvers.context import RequestContext, Services
 from resolvers.errors import READ_ONLY_TOKEN, UNAUTHENTICATED, UseCaseError, not_found
-from resolvers.events import emit_email, record_audit
+from resolvers.events import record_audit
 from resolvers.throttling import Limit, throttle
 from resolvers.tokens import digest, new_secret
-from resolvers.validation import clean_email, clean_text
+from resolvers.validation import clean_text
 
-SESSION_PREFIX = "pgs"
 API_TOKEN_PREFIX = "pgt"
 MIN_PASSWORD = 10
 MAX_PASSWORD = 256
+EMAIL_NOT_VERIFIED = "EMAIL_NOT_VERIFIED"
+#: How stale a session's last_used_at may get before a request refreshes it (one write
+#: per session per interval, not per request).
+LAST_USED_GRANULARITY = timedelta(minutes=5)
 
 _hasher = PasswordHasher()  # argon2id with the library's recommended parameters
 # Verified against when the email is unknown, so both failures take the same time.
@@ -59,9 +69,7 @@ async def verify_password(password_hash: str, password: str) -> bool:
 
 
 def require_user(ctx: RequestContext) -> int:
-    if ctx.viewer.user_id is None or ctx.viewer.api_token_id is not None:
-        raise UseCaseError(UNAUTHENTICATED, "Log in as a person to do this.", None)
-    return ctx.viewer.user_id
+    return require_person(ctx)
 
 
 def require_writer(ctx: RequestContext) -> None:
@@ -75,86 +83,11 @@ def new_support_code() -> str:
     return f"{secrets.randbelow(10**8):08d}"
 
 
-@dataclass
-class SignedIn:
-    user: User
-    token: str
-    expires_at: datetime
-
-
-async def _open_session(ctx: RequestContext, session: AsyncSession, user: User) -> SignedIn:
-    token = new_secret(SESSION_PREFIX)
-    expires_at = ctx.now() + timedelta(hours=ctx.settings.session_ttl_hours)
-    session.add(
-        AuthSession(
-            user_id=user.id,
-            token_hash=digest(ctx.settings.secret_key.get_secret_value(), token),
-            expires_at=expires_at,
-        )
-    )
-    return SignedIn(user=user, token=token, expires_at=expires_at)
-
-
 def check_password_strength(password: str, field: str = "password") -> None:
     if len(password) < MIN_PASSWORD:
         raise UseCaseError("PASSWORD_TOO_SHORT", f"Use at least {MIN_PASSWORD} characters.", field)
     if len(password) > MAX_PASSWORD:
         raise UseCaseError("TOO_LONG", f"At most {MAX_PASSWORD} characters.", field)
-
-
-async def sign_up(
-    ctx: RequestContext,
-    *,
-    email: str,
-    password: str,
-    full_name: str,
-    organization_name: str,
-    currency: Currency,
-    organization_kind: OrganizationKind = OrganizationKind.COMPANY,
-) -> SignedIn:
-    """Create a person, its own organization (it is the legal representative) and a login."""
-    address = clean_email(email, "email")
-    name = clean_text(full_name, "fullName")
-    org_name = clean_text(organization_name, "organizationName")
-    check_password_strength(password)
-    await throttle(ctx, Limit.SIGN_UP, account=address)
-    password_hash = await hash_password_off_loop(password)
-    try:
-        async with transaction(ctx.services.sessionmaker) as session:
-            if await session.scalar(select(User.id).where(User.email == address)) is not None:
-                raise UseCaseError("EMAIL_TAKEN", "An account already uses this email.", "email")
-            user = User(email=address, full_name=name, password_hash=password_hash)
-            org = Organization(
-                name=org_name,
-                currency=currency,
-                kind=organization_kind,
-                support_code=new_support_code(),
-            )
-            session.add_all([user, org])
-            await session.flush()
-            session.add(
-                Membership(user_id=user.id, organization_id=org.id, role=Role.LEGAL_REPRESENTATIVE)
-            )
-            record_audit(
-                session,
-                action="user.sign_up",
-                subject_type="User",
-                subject_id=user.id,
-                actor_user_id=user.id,
-                organization_id=org.id,
-                after={"email": address, "organization": org_name},
-            )
-            emit_email(
-                session,
-                to=address,
-                template="welcome",
-                context={"full_name": name, "organization_name": org_name},
-            )
-            signed_in = await _open_session(ctx, session, user)
-    except IntegrityError as exc:  # a concurrent sign-up with the same address
-        raise UseCaseError("EMAIL_TAKEN", "An account already uses this email.", "email") from exc
-    ctx.services.after_commit()
-    return signed_in
 
 
 INVALID_CREDENTIALS = UseCaseError(
@@ -172,23 +105,16 @@ async def login(ctx: RequestContext, *, email: str, password: str) -> SignedIn:
             raise INVALID_CREDENTIALS
         if not await verify_password(user.password_hash, password):
             raise INVALID_CREDENTIALS
+        if user.email_verified_at is None:
+            # Only the password's owner learns this: the account waits for its email link.
+            raise UseCaseError(
+                EMAIL_NOT_VERIFIED,
+                "Verify your email first: follow the link we sent (or ask for a new one).",
+                "email",
+            )
         if _hasher.check_needs_rehash(user.password_hash):
             user.password_hash = await hash_password_off_loop(password)
-        return await _open_session(ctx, session, user)
-
-
-async def logout(ctx: RequestContext, token: str | None) -> bool:
-    if token is None or not token.startswith(SESSION_PREFIX + "_"):
-        raise UseCaseError(UNAUTHENTICATED, "Log in as a person to do this.", None)
-    key = ctx.settings.secret_key.get_secret_value()
-    async with transaction(ctx.services.sessionmaker) as session:
-        auth = await session.scalar(
-            select(AuthSession).where(AuthSession.token_hash == digest(key, token))
-        )
-        if auth is None or auth.revoked_at is not None:
-            return False
-        auth.revoked_at = ctx.now()
-    return True
+        return await open_session(ctx, session, user)
 
 
 async def check_password(ctx: RequestContext, session: AsyncSession, password: str) -> None:
@@ -204,6 +130,7 @@ def _membership_facts(rows: Sequence[Any]) -> dict[int, MembershipFacts]:
     """Memberships from `_SESSION_VIEWER` rows: one per membership and listed client."""
     memberships: dict[int, Membership] = {}
     listed: dict[int, set[int]] = {}
+    limited: dict[int, dict[int, set[int]]] = {}
     for row in rows:
         membership = row.Membership
         if membership is None:
@@ -212,23 +139,44 @@ def _membership_facts(rows: Sequence[Any]) -> dict[int, MembershipFacts]:
         # Listed clients count for collaborators only (other roles act for every client).
         if row.client_id is not None and membership.role is Role.COLLABORATOR:
             listed.setdefault(membership.id, set()).add(row.client_id)
+            if not row.all_products:  # only the chosen products of that client
+                chosen = limited.setdefault(membership.id, {}).setdefault(row.client_id, set())
+                if row.product_id is not None:
+                    chosen.add(row.product_id)
     return {
         m.organization_id: MembershipFacts(
             organization_id=m.organization_id,
             role=m.role,
             all_clients=m.all_clients,
             client_ids=frozenset(listed.get(m.id, ())),
+            product_ids={c: frozenset(p) for c, p in limited.get(m.id, {}).items()},
         )
         for m in memberships.values()
     }
 
 
-# A login, its user's email, memberships and collaborators' listed clients: one statement.
+# A login, its user's email, memberships and collaborators' listed clients and chosen
+# products: one statement.
 _SESSION_VIEWER = (
-    select(AuthSession, User.email, Membership, CollaboratorClient.client_id)
+    select(
+        AuthSession,
+        User.email,
+        User.email_verified_at,
+        Membership,
+        CollaboratorClient.client_id,
+        CollaboratorClient.all_products,
+        CollaboratorProduct.product_id,
+    )
     .join(User, User.id == AuthSession.user_id)
     .outerjoin(Membership, Membership.user_id == AuthSession.user_id)
     .outerjoin(CollaboratorClient, CollaboratorClient.membership_id == Membership.id)
+    .outerjoin(
+        CollaboratorProduct,
+        and_(
+            CollaboratorProduct.membership_id == CollaboratorClient.membership_id,
+            CollaboratorProduct.client_id == CollaboratorClient.client_id,
+        ),
+    )
 )
 
 
@@ -255,7 +203,19 @@ async def authenticate(services: Services, token: str | None) -> Viewer | None:
             auth, email = rows[0].AuthSession, rows[0].email
             if auth.revoked_at is not None or auth.expires_at <= now:
                 return None
-            return Viewer(user_id=auth.user_id, email=email, memberships=_membership_facts(rows))
+            if rows[0].email_verified_at is None:  # an unverified account cannot act
+                return None
+            if auth.last_used_at is None or now - auth.last_used_at >= LAST_USED_GRANULARITY:
+                await session.execute(
+                    update(AuthSession).where(AuthSession.id == auth.id).values(last_used_at=now)
+                )
+                await session.commit()
+            return Viewer(
+                user_id=auth.user_id,
+                email=email,
+                memberships=_membership_facts(rows),
+                session_id=auth.id,
+            )
         if token.startswith(API_TOKEN_PREFIX + "_"):
             api = await session.scalar(select(ApiToken).where(ApiToken.token_hash == key_hash))
             if api is None or api.revoked_at is not None:

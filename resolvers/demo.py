@@ -195,7 +195,12 @@ async def seed_demo(sessionmaker: async_sessionmaker[AsyncSession]) -> DemoWorld
         for email, full_name, role, org_name in LOGINS:
             user = await session.scalar(select(User).where(User.email == email))
             if user is None:
-                user = User(email=email, full_name=full_name, password_hash=_demo_hash())
+                user = User(
+                    email=email,
+                    full_name=full_name,
+                    password_hash=_demo_hash(),
+                    email_verified_at=utcnow(),  # demo accounts act at once
+                )
                 session.add(user)
                 await session.flush()
                 session.add(

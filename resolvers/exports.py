@@ -36,6 +36,7 @@ from domain.access import (
     Viewer,
     client_visibility,
     has_billing_rights,
+    partner_product_scope,
 )
 from domain.enums import Side
 from domain.money import round_cents
@@ -93,10 +94,11 @@ def scope_for(viewer: Viewer, client_id: int, grants: Iterable[GrantFacts]) -> B
         if visibility < ClientVisibility.PRODUCTS:
             continue
         sees = True
-        if visibility is ClientVisibility.WHOLE:
+        scope = partner_product_scope(viewer, grant)
+        if scope is None:
             all_products = True
         else:
-            product_ids |= grant.product_ids
+            product_ids |= scope
         if has_billing_rights(viewer, grant.partner_organization_id):
             payers.add(grant.partner_organization_id)
     if not sees:

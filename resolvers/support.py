@@ -195,7 +195,23 @@ async def support_view(ctx: RequestContext, organization_id: int) -> SupportView
         org = await session.get(Organization, organization_id)
     if org is None:
         return None
+    await _record_staff_read(ctx, access)
     return SupportView(organization=org, access=access)
+
+
+async def _record_staff_read(ctx: RequestContext, access: SupportAccess) -> None:
+    """SPEC: every read by provider staff under a support access is an event, visible to
+    the organization in its audit trail."""
+    async with transaction(ctx.services.sessionmaker) as session:
+        record_audit(
+            session,
+            action="support_access.staff_read",
+            subject_type="SupportAccess",
+            subject_id=access.id,
+            actor_user_id=ctx.viewer.user_id,
+            organization_id=access.organization_id,
+            after={"access_expires_at": access.expires_at.isoformat()},
+        )
 
 
 # -- Swiss Backup -----------------------------------------------------------------------

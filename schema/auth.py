@@ -1,4 +1,4 @@
-"""Sign-up, login, logout and API tokens.
+"""Login and API tokens (sign-up, verification, sessions: `schema.accounts`).
 
 Input IDs are plain `ID`s decoded by `schema.ids.decode_id` inside the mutation, so a
 malformed or foreign ID answers a `userErrors` entry (INVALID_ID), not a request error.
@@ -14,24 +14,11 @@ from strawberry import relay
 
 from db import models
 from resolvers import auth
-from resolvers.auth import bearer_token
-from schema.base import ApiTokenAccess, Currency, OrganizationKind, UserError, mutate
+from schema.base import ApiTokenAccess, UserError, mutate
 from schema.context import Info
 from schema.ids import decode_id
 from schema.permissions import IsAuthenticated, IsPerson
 from schema.types import User
-
-
-@strawberry.input(description="A new account and its own organization.")
-class SignUpInput:
-    email: str = strawberry.field(description="Login email.")
-    password: str = strawberry.field(description="At least 10 characters.")
-    full_name: str = strawberry.field(description="The person's name.")
-    organization_name: str = strawberry.field(description="The organization it represents.")
-    currency: Currency = strawberry.field(description="The organization's currency.")
-    organization_kind: OrganizationKind = strawberry.field(
-        default=OrganizationKind.COMPANY, description="Company or individual."
-    )
 
 
 @strawberry.type(description="A login: send `token` as `Authorization: Bearer <token>`.")
@@ -46,17 +33,6 @@ class AuthPayload:
 class LoginInput:
     email: str = strawberry.field(description="Login email.")
     password: str = strawberry.field(description="Password.")
-
-
-@strawberry.input(description="Nothing to give: the bearer token of the request is revoked.")
-class LogoutInput:
-    everywhere: bool = strawberry.field(default=False, description="Reserved; ignored.")
-
-
-@strawberry.type(description="The result of a logout.")
-class LogoutPayload:
-    user_errors: list[UserError] = strawberry.field(description="Why nothing happened.")
-    ok: bool = strawberry.field(default=False, description="The token was revoked.")
 
 
 @strawberry.type(description="A named credential for a partner integration.")
@@ -118,22 +94,6 @@ class RevokeApiTokenPayload:
 
 @strawberry.type
 class AuthMutations:
-    @strawberry.mutation(description="Create an account and its organization; logs in.")
-    async def sign_up(self, info: Info, input: SignUpInput) -> AuthPayload:
-        async def run() -> dict[str, object]:
-            done = await auth.sign_up(
-                info.context,
-                email=input.email,
-                password=input.password,
-                full_name=input.full_name,
-                organization_name=input.organization_name,
-                currency=input.currency,
-                organization_kind=input.organization_kind,
-            )
-            return {"token": done.token, "expires_at": done.expires_at, "user": User.of(done.user)}
-
-        return await mutate(AuthPayload, run)
-
     @strawberry.mutation(description="Log in. A wrong email and a wrong password answer alike.")
     async def login(self, info: Info, input: LoginInput) -> AuthPayload:
         async def run() -> dict[str, object]:
@@ -141,17 +101,6 @@ class AuthMutations:
             return {"token": done.token, "expires_at": done.expires_at, "user": User.of(done.user)}
 
         return await mutate(AuthPayload, run)
-
-    @strawberry.mutation(
-        description="Revoke the bearer token of this request.", permission_classes=[IsPerson]
-    )
-    async def logout(self, info: Info, input: LogoutInput | None = None) -> LogoutPayload:
-        token = bearer_token(info.context.request_authorization)
-
-        async def run() -> dict[str, object]:
-            return {"ok": await auth.logout(info.context, token)}
-
-        return await mutate(LogoutPayload, run)
 
     @strawberry.mutation(
         description="Create an API token (legal representatives).", permission_classes=[IsPerson]

@@ -12,6 +12,8 @@ from domain.access import (
     client_visibility,
     has_billing_rights,
 )
+from domain.enums import Role
+from domain.people import may_read_members
 from schema.context import Info
 
 
@@ -54,6 +56,23 @@ class HasBillingRights(Forbidden):
 class IsMember(Forbidden):
     def has_permission(self, source: Any, info: Info, **kwargs: Any) -> bool:
         return info.context.viewer.is_member(source.organization_id)
+
+
+class ReadsMembers(Forbidden):
+    """An organization's members, invitations and audit trail: legal representatives and
+    administrators."""
+
+    def has_permission(self, source: Any, info: Info, **kwargs: Any) -> bool:
+        return may_read_members(info.context.viewer.role_in(source.organization_id))
+
+
+class ReadsCollaboratorRights(Forbidden):
+    """A collaborator's rights: legal representatives of its organization, and itself."""
+
+    def has_permission(self, source: Any, info: Info, **kwargs: Any) -> bool:
+        viewer = info.context.viewer
+        own = source.user_id == viewer.user_id and viewer.api_token_id is None
+        return own or viewer.role_in(source.organization_id) is Role.LEGAL_REPRESENTATIVE
 
 
 class SeesClientProducts(Forbidden):

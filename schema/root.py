@@ -13,6 +13,7 @@ from strawberry.extensions import (
 from strawberry.extensions.query_depth_limiter import create_validator
 from strawberry.schema.config import StrawberryConfig
 
+from schema.accounts import AccountMutations
 from schema.auth import AuthMutations
 from schema.bids import Bid, BidMutations, BidQueries, Offer
 from schema.commerce import CommerceMutations, CommerceQueries, Order
@@ -20,10 +21,13 @@ from schema.errors import PublicErrors
 from schema.grants import GrantMutations
 from schema.ledger import LedgerEntry, LedgerQueries
 from schema.lockdown import NoSuggestions
+from schema.members import MemberMutations
 from schema.program import PROGRAM_TYPES, ProgramMutations, ProgramQueries
 from schema.queries import CoreQueries
 from schema.request_rules import edge_rules
 from schema.types import Client, Grant, Invoice, Organization, Partner, Product, User
+from schema.types.member import Member, MemberInvitation
+from schema.types.session import Session
 
 
 @strawberry.type(description="Read the partner program.")
@@ -32,7 +36,15 @@ class Query(CoreQueries, LedgerQueries, CommerceQueries, ProgramQueries, BidQuer
 
 
 @strawberry.type(description="Change the partner program. Each mutation takes one `input`.")
-class Mutation(GrantMutations, AuthMutations, CommerceMutations, ProgramMutations, BidMutations):
+class Mutation(
+    GrantMutations,
+    AccountMutations,
+    AuthMutations,
+    MemberMutations,
+    CommerceMutations,
+    ProgramMutations,
+    BidMutations,
+):
     pass
 
 
@@ -59,11 +71,14 @@ def build_schema(
             Grant,
             Invoice,
             LedgerEntry,
+            Member,
+            MemberInvitation,
             Offer,
             Order,
             Organization,
             Partner,
             Product,
+            Session,
             User,
             *PROGRAM_TYPES,
         ],

@@ -13,9 +13,18 @@ the context keys each one takes. Every key is required; other keys are ignored
 template                        context keys
 ==============================  =====================================================
 welcome                         full_name, organization_name
+verify_email                    full_name, verify_url, token
+account_exists                  full_name, login_url, reset_url
+password_reset                  full_name, reset_url, token, minutes
+password_changed                full_name
+email_change_verify             full_name, new_email, verify_url, token
+email_change_notice             full_name, new_email
+member_invitation               organization_name, inviter_name, role, accept_url,
+                                token, days
 grant_invitation_to_client      partner_name, client_name, level, products, accept_url
 grant_invitation_to_partner     client_name, partner_name, level, products, accept_url
-grant_accepted                  partner_name, client_name, actor_name, level
+grant_accepted                  partner_name, client_name, actor_name, level, products,
+                                payment_methods, requested_level, requested_products
 grant_refused                   partner_name, client_name, actor_name
 grant_cancelled                 partner_name, client_name, actor_name
 grant_access_changed            partner_name, client_name, actor_name, level, products
@@ -71,7 +80,10 @@ TEMPLATE_KEYS: dict[str, frozenset[str]] = {
     "welcome": frozenset({"full_name", "organization_name"}),
     "grant_invitation_to_client": frozenset({*_GRANT, "level", "products", "accept_url"}),
     "grant_invitation_to_partner": frozenset({*_GRANT, "level", "products", "accept_url"}),
-    "grant_accepted": frozenset({*_GRANT, "actor_name", "level"}),
+    "grant_accepted": frozenset(
+        {*_GRANT, "actor_name", "level", "products", "payment_methods"}
+        | {"requested_level", "requested_products"}
+    ),
     "grant_refused": frozenset({*_GRANT, "actor_name"}),
     "grant_cancelled": frozenset({*_GRANT, "actor_name"}),
     "grant_access_changed": frozenset({*_GRANT, "actor_name", "level", "products"}),
@@ -92,11 +104,20 @@ TEMPLATE_KEYS: dict[str, frozenset[str]] = {
     "partner_review_below_minimum": frozenset(
         {"organization_name", "year", "managed_volume", "minimum_volume"}
     ),
+    "verify_email": frozenset({"full_name", "verify_url", "token"}),
+    "account_exists": frozenset({"full_name", "login_url", "reset_url"}),
+    "password_reset": frozenset({"full_name", "reset_url", "token", "minutes"}),
+    "password_changed": frozenset({"full_name"}),
+    "email_change_verify": frozenset({"full_name", "new_email", "verify_url", "token"}),
+    "email_change_notice": frozenset({"full_name", "new_email"}),
+    "member_invitation": frozenset(
+        {"organization_name", "inviter_name", "role", "accept_url", "token", "days"}
+    ),
     "cashback_statement": frozenset(
         {"partner_name", "period", "credit_count", "credited", "corrected", "closing_balance"}
     ),
 }
-_LIST_KEYS = frozenset({"products", "payment_methods"})
+_LIST_KEYS = frozenset({"products", "payment_methods", "requested_products"})
 
 
 class EmailTemplateError(PermanentJobError, ValueError):
@@ -231,10 +252,12 @@ async def send_email_handler(session: AsyncSession, message: OutboxMessage) -> N
     settings = current_settings()
     email = render_email(template, context, to=to, outbox_id=message.id, settings=settings)
     await deliver(email, outbox_id=message.id, settings=settings)
-    # A link carrying a secret (an invitation token) has reached its mailbox: do not keep
-    # it readable in the outbox, where only its digest should exist.
-    if "accept_url" in context and "token=" in str(context["accept_url"]):
-        message.payload = {**payload, "context": {**context, "accept_url": "[sent]"}}
+    # A secret (an invitation or verification token, or a link carrying one) has reached
+    # its mailbox: do not keep it readable in the outbox, where only its digest should exist.
+    secret_keys = [k for k, v in context.items() if k == "token" or "token=" in str(v)]
+    if secret_keys:
+        scrubbed = {**context, **dict.fromkeys(secret_keys, "[sent]")}
+        message.payload = {**payload, "context": scrubbed}
 
 
 outbox_actor(SEND_EMAIL, time_limit=2 * 60_000)(send_email_handler)

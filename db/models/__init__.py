@@ -11,11 +11,13 @@ from db.models.identity import (
     ApiToken,
     AuthSession,
     CollaboratorClient,
+    CollaboratorProduct,
     Membership,
     Organization,
     User,
 )
 from db.models.ledger import JournalEntry, LedgerAccount, LedgerPosting
+from db.models.people import EmailToken, MemberInvitation
 from db.models.program import (
     Affiliate,
     BackupAccount,
@@ -41,8 +43,10 @@ __all__ = [
     "Bid",
     "BidDelivery",
     "CollaboratorClient",
+    "CollaboratorProduct",
     "DirectoryListing",
     "DirectoryListingTag",
+    "EmailToken",
     "Grant",
     "GrantProduct",
     "Invoice",
@@ -51,6 +55,7 @@ __all__ = [
     "JournalEntry",
     "LedgerAccount",
     "LedgerPosting",
+    "MemberInvitation",
     "Membership",
     "Offer",
     "Order",

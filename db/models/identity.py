@@ -4,7 +4,15 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import Boolean, ForeignKey, Index, String, UniqueConstraint
+from sqlalchemy import (
+    Boolean,
+    ForeignKey,
+    ForeignKeyConstraint,
+    Index,
+    String,
+    UniqueConstraint,
+    true,
+)
 from sqlalchemy.orm import Mapped, mapped_column
 
 from db.models.base import Base, BigId, CreatedMixin, IdMixin, enum_column
@@ -36,6 +44,8 @@ class User(IdMixin, CreatedMixin, Base):
     email: Mapped[str] = mapped_column(String(254), unique=True)
     full_name: Mapped[str] = mapped_column(String(200))
     password_hash: Mapped[str] = mapped_column(String(200))
+    # An account acts only once its email is verified (SPEC "People in an organization").
+    email_verified_at: Mapped[datetime | None]
 
 
 class Membership(IdMixin, CreatedMixin, Base):
@@ -64,6 +74,28 @@ class CollaboratorClient(Base):
     client_id: Mapped[int] = mapped_column(
         BigId, ForeignKey("organizations.id", ondelete="CASCADE"), primary_key=True
     )
+    # Every product the grant covers, or only those in collaborator_products.
+    all_products: Mapped[bool] = mapped_column(Boolean, default=True, server_default=true())
+
+
+class CollaboratorProduct(Base):
+    """A product of a listed client a collaborator acts for (when not all_products)."""
+
+    __tablename__ = "collaborator_products"
+
+    membership_id: Mapped[int] = mapped_column(BigId, primary_key=True)
+    client_id: Mapped[int] = mapped_column(BigId, primary_key=True)
+    product_id: Mapped[int] = mapped_column(
+        BigId, ForeignKey("products.id", ondelete="CASCADE"), primary_key=True
+    )
+
+    __table_args__ = (
+        ForeignKeyConstraint(
+            ["membership_id", "client_id"],
+            ["collaborator_clients.membership_id", "collaborator_clients.client_id"],
+            ondelete="CASCADE",
+        ),
+    )
 
 
 class AuthSession(IdMixin, CreatedMixin, Base):
@@ -77,6 +109,8 @@ class AuthSession(IdMixin, CreatedMixin, Base):
     token_hash: Mapped[str] = mapped_column(String(64), unique=True)
     expires_at: Mapped[datetime]
     revoked_at: Mapped[datetime | None]
+    # Refreshed at most every few minutes (resolvers.auth), for sessions and last activity.
+    last_used_at: Mapped[datetime | None]
 
 
 class ApiToken(IdMixin, CreatedMixin, Base):

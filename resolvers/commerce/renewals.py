@@ -8,7 +8,7 @@ from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from db.models import OrderKind, Product
-from domain.access import ClientVisibility, Viewer, client_visibility
+from domain.access import Viewer, can_see_product
 from domain.enums import ProductStatus, Side
 from resolvers.auth import require_writer
 from resolvers.commerce.codes import PRODUCT_NOT_RENEWABLE
@@ -27,15 +27,9 @@ from resolvers.errors import UseCaseError, not_found
 
 
 def _can_see_product(viewer: Viewer, product: Product, grants: Sequence[ActiveGrant]) -> bool:
-    if viewer.is_member(product.organization_id):
-        return True
-    for grant in grants:
-        visibility = client_visibility(viewer, grant.facts)
-        if visibility is ClientVisibility.WHOLE:
-            return True
-        if visibility is ClientVisibility.PRODUCTS and product.id in grant.facts.product_ids:
-            return True
-    return False
+    return can_see_product(
+        viewer, product.organization_id, product.id, [grant.facts for grant in grants]
+    )
 
 
 async def renew_product(

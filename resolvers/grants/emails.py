@@ -50,6 +50,12 @@ async def _mail_context(
         "payment_methods": [methods.value] if methods else [],
         # A partner asking for LIMITED access names families: it cannot see products yet.
         "products": products or sorted(g.requested_families or []),
+        # What the inviting side asked for, beside what was granted (the acceptance email).
+        "requested_level": g.requested_level.value,
+        "requested_products": await _product_names(
+            session, frozenset(g.requested_product_ids or [])
+        )
+        or sorted(g.requested_families or []),
         # Where a signed-in invited side reviews its pending invitations; an emailed
         # invitation to someone without an account carries its token instead.
         "accept_url": f"{ctx.settings.public_url}/partnerships",

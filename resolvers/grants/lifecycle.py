@@ -9,7 +9,7 @@ from datetime import datetime
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from db.models import Grant, utcnow
+from db.models import Grant, Partner, utcnow
 from db.session import transaction
 from domain.enums import GrantStatus, Side
 from domain.grants import GrantAction, next_status
@@ -27,6 +27,7 @@ from resolvers.grants.common import (
     _visible,
 )
 from resolvers.grants.emails import _accept_url, _mail_context, _notify
+from resolvers.program.collaborators import end_collaborator_rights
 
 
 async def resend_invitation(ctx: RequestContext, *, grant_id: int) -> Grant:
@@ -97,6 +98,12 @@ async def cancel_invitation(ctx: RequestContext, *, grant_id: int) -> Grant:
         grant.ended_by_user_id = ctx.viewer.user_id
         grant.invitation_token_hash = None
         await session.flush()
+        if grant.client_id is not None:
+            await end_collaborator_rights(
+                session,
+                partner_organization_id=loaded.partner_organization_id,
+                client_id=grant.client_id,
+            )
         _audit(session, ctx, "cancel", loaded, before, _inviting_org(loaded))
         mail = await _mail_context(session, ctx, loaded)
         if grant.client_id is None and grant.invitee_email:
@@ -122,6 +129,12 @@ async def stop_collaboration(ctx: RequestContext, *, grant_id: int, password: st
         grant.ended_at = ctx.now()
         grant.ended_by_user_id = ctx.viewer.user_id
         await session.flush()
+        if grant.client_id is not None:  # collaborators' rights on the client end with it
+            await end_collaborator_rights(
+                session,
+                partner_organization_id=loaded.partner_organization_id,
+                client_id=grant.client_id,
+            )
         acting = loaded.partner_organization_id if side is Side.PARTNER else grant.client_id
         _audit(session, ctx, "stop", loaded, before, acting)
         other = grant.client_id if side is Side.PARTNER else loaded.partner_organization_id
@@ -164,6 +177,14 @@ async def expire_invitations(
             )
             grant.ended_at = moment
             grant.invitation_token_hash = None
+            if grant.client_id is not None:
+                partner_org = await session.scalar(
+                    select(Partner.organization_id).where(Partner.id == grant.partner_id)
+                )
+                if partner_org is not None:
+                    await end_collaborator_rights(
+                        session, partner_organization_id=partner_org, client_id=grant.client_id
+                    )
             record_audit(
                 session,
                 action="grant.expire",

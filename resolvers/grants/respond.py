@@ -29,6 +29,7 @@ from resolvers.grants.common import (
 )
 from resolvers.grants.emails import _mail_context, _notify
 from resolvers.program import absorb_external_memberships
+from resolvers.program.collaborators import end_collaborator_rights
 from resolvers.tokens import digest
 
 
@@ -170,6 +171,12 @@ async def refuse(ctx: RequestContext, *, grant_id: int, token: str | None = None
         grant.ended_by_user_id = ctx.viewer.user_id
         grant.invitation_token_hash = None
         await session.flush()
+        if grant.client_id is not None:  # collaborators' rights on the client end with it
+            await end_collaborator_rights(
+                session,
+                partner_organization_id=loaded.partner_organization_id,
+                client_id=grant.client_id,
+            )
         _audit(session, ctx, "refuse", loaded, before, grant.client_id)
         inviting = (
             loaded.partner_organization_id

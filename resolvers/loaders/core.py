@@ -28,7 +28,7 @@ from db.models import (
     User,
 )
 from db.session import RequestSession
-from domain.access import GrantFacts, Viewer
+from domain.access import GrantFacts, Viewer, partner_product_scope, product_limit
 from domain.enums import AccessLevel, GrantStatus, Role
 from domain.grants import effective_status
 from resolvers.context import Services
@@ -262,7 +262,8 @@ class Loaders(BatchLoaders):
     async def _client_products(
         self, session: AsyncSession, keys: Sequence[PagedKey]
     ) -> list[Page[Product]]:
-        """Products a grant covers: the whole client (FULL) or its granted set (LIMITED)."""
+        """Products a grant covers: the whole client (FULL) or its granted set (LIMITED);
+        for a collaborator whose rights choose products, those of them the grant covers."""
         grant_ids = {k[0] for k in keys}
         granted = select(GrantProduct.product_id).where(GrantProduct.grant_id == Grant.id)
         stmt = (
@@ -276,8 +277,35 @@ class Loaders(BatchLoaders):
                 ),
             )
         )
+        chosen = await self._chosen_products(session, sorted(grant_ids))
+        if chosen:
+            stmt = stmt.where(
+                or_(
+                    Grant.id.not_in(sorted(chosen)),
+                    *(and_(Grant.id == g, Product.id.in_(p)) for g, p in chosen.items()),
+                )
+            )
         # Shown, never changed: plain rows (`Product.of` reads the same attributes).
         return await self._paged(session, keys, Product, stmt, Grant.id, plain_rows=True)
+
+    async def _chosen_products(
+        self, session: AsyncSession, grant_ids: Sequence[int]
+    ) -> dict[int, frozenset[int]]:
+        """Grants on which the viewer's collaborator rights choose products: the products
+        it sees there (`domain.access.partner_product_scope`)."""
+        if not any(m.product_ids for m in self._viewer.memberships.values()):
+            return {}
+        chosen: dict[int, frozenset[int]] = {}
+        for facts in await self._grant_facts(session, grant_ids):
+            if facts is None or self._viewer.is_member(facts.client_organization_id or 0):
+                continue
+            limit = product_limit(
+                self._viewer.memberships.get(facts.partner_organization_id),
+                facts.client_organization_id,
+            )
+            if limit is not None:
+                chosen[facts.grant_id] = partner_product_scope(self._viewer, facts) or frozenset()
+        return chosen
 
     async def _organization_invoices(
         self, session: AsyncSession, keys: Sequence[PagedKey]

@@ -1,4 +1,4 @@
-"""The clients a partner's collaborators act for."""
+"""The clients, and on each the products, a partner's collaborators act for."""
 
 from __future__ import annotations
 
@@ -6,6 +6,7 @@ import strawberry
 from strawberry import relay
 
 from schema.base import UserError
+from schema.types.collaborator_rights import CollaboratorRights
 
 
 @strawberry.input(description="The clients a partner's collaborator may act for.")
@@ -21,13 +22,33 @@ class SetCollaboratorClientsInput:
     )
 
 
-@strawberry.type(description="A collaborator's rights after the change.")
-class CollaboratorRights:
-    user_id: relay.GlobalID = strawberry.field(description="The collaborator.")
-    all_clients: bool = strawberry.field(description="Acts for every client.")
-    client_ids: list[relay.GlobalID] = strawberry.field(
-        description="The Client IDs it acts for (every live client when allClients)."
+@strawberry.input(description="One client a collaborator acts for, and its products there.")
+class CollaboratorClientRightsInput:
+    client_id: relay.GlobalID = strawberry.field(description="A Client (`Partner.clients`).")
+    all_products: bool = strawberry.field(
+        default=True, description="Every product the grant covers, now and later."
     )
+    product_ids: list[relay.GlobalID] = strawberry.field(
+        default_factory=list,
+        description="Otherwise these products, each covered by the grant.",
+    )
+
+
+@strawberry.input(description="A collaborator's rights, per client and per product.")
+class SetCollaboratorRightsInput:
+    member_id: relay.GlobalID = strawberry.field(description="The collaborator (a Member).")
+    all_clients: bool = strawberry.field(
+        default=False, description="Act for every client and all their products."
+    )
+    clients: list[CollaboratorClientRightsInput] = strawberry.field(
+        default_factory=list, description="Otherwise these clients; empty: none."
+    )
+
+
+@strawberry.type(description="The collaborator's rights, or why nothing changed.")
+class SetCollaboratorRightsPayload:
+    user_errors: list[UserError] = strawberry.field(description="Why nothing happened.")
+    rights: CollaboratorRights | None = strawberry.field(default=None, description="The rights.")
 
 
 @strawberry.type(description="The collaborator's rights, or why nothing changed.")

@@ -11,6 +11,7 @@ from resolvers import directory as directory_cases
 from resolvers import program as program_cases
 from resolvers import support as support_cases
 from resolvers.directory import ListingChanges
+from resolvers.program import collaborators as collaborator_cases
 from schema.context import Info
 from schema.ids import decode_id
 from schema.permissions import IsAuthenticated, IsPerson
@@ -24,9 +25,10 @@ from schema.program.applications import (
 )
 from schema.program.backup import BackupCustomer, MoveBackupCustomerInput, MoveBackupCustomerPayload
 from schema.program.collaborators import (
-    CollaboratorRights,
     SetCollaboratorClientsInput,
     SetCollaboratorClientsPayload,
+    SetCollaboratorRightsInput,
+    SetCollaboratorRightsPayload,
 )
 from schema.program.common import _mutate, _org
 from schema.program.directory import (
@@ -40,6 +42,7 @@ from schema.program.support import (
     SupportAccess,
     SupportAccessPayload,
 )
+from schema.types.collaborator_rights import CollaboratorRights
 
 
 @strawberry.type
@@ -119,6 +122,7 @@ class ProgramMutations:
         description="Set which clients a collaborator of the partner acts for (a legal "
         "representative of the partner); applies from the collaborator's next request.",
         permission_classes=[IsPerson],
+        deprecation_reason="Use setCollaboratorRights (clients and products).",
     )
     async def set_collaborator_clients(
         self, info: Info, input: SetCollaboratorClientsInput
@@ -133,15 +137,38 @@ class ProgramMutations:
                     decode_id(c, "Client", "clientIds") for c in input.client_ids or []
                 ],
             )
-            return {
-                "rights": CollaboratorRights(
-                    user_id=relay.GlobalID("User", str(rights.user_id)),
-                    all_clients=rights.all_clients,
-                    client_ids=[relay.GlobalID("Client", str(g)) for g in rights.client_grant_ids],
-                )
-            }
+            return {"rights": CollaboratorRights.of(rights)}
 
         return await _mutate(SetCollaboratorClientsPayload, run)
+
+    @strawberry.mutation(
+        description="Set the clients a collaborator of the partner acts for and, on each, "
+        "every product the grant covers or a chosen few (a legal representative of the "
+        "partner); applies from the collaborator's next request, ends with the grant.",
+        permission_classes=[IsPerson],
+    )
+    async def set_collaborator_rights(
+        self, info: Info, input: SetCollaboratorRightsInput
+    ) -> SetCollaboratorRightsPayload:
+        async def run() -> dict[str, Any]:
+            rights = await collaborator_cases.set_collaborator_rights(
+                info.context,
+                membership_id=decode_id(input.member_id, "Member", "memberId"),
+                all_clients=input.all_clients,
+                clients=[
+                    collaborator_cases.ClientRightsRequest(
+                        client_grant_id=decode_id(c.client_id, "Client", "clients"),
+                        all_products=c.all_products,
+                        product_ids=frozenset(
+                            decode_id(p, "Product", "clients") for p in c.product_ids
+                        ),
+                    )
+                    for c in input.clients
+                ],
+            )
+            return {"rights": CollaboratorRights.of(rights)}
+
+        return await _mutate(SetCollaboratorRightsPayload, run)
 
     @strawberry.mutation(
         description="Grant the provider's support staff a read-only access for at most 72 "

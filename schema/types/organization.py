@@ -8,13 +8,18 @@ import strawberry
 from strawberry import relay
 
 from db import models
+from resolvers.audit import queries as audit_queries
+from resolvers.audit.export import audit_export_url
 from resolvers.exports import export_url
+from resolvers.members import queries as member_queries
 from schema.base import Currency, OrganizationKind, Role, page_request, to_connection
 from schema.context import Info
 from schema.ids import encode_id
-from schema.permissions import HasBillingRights, IsMember
+from schema.permissions import HasBillingRights, IsMember, ReadsMembers
+from schema.types.audit import AuditEvent, AuditEventFilter, to_filter
 from schema.types.invoice import Invoice
 from schema.types.loading import _load_visible
+from schema.types.member import Member, MemberInvitation
 from schema.types.partnership import Grant, Partner
 from schema.types.product import Product
 
@@ -98,6 +103,63 @@ class Organization(relay.Node):
             (self.id, page_request(info, first, after))
         )
         return to_connection(page, Grant.of)
+
+    @strawberry.field(
+        description="Its members (role, since when, last activity), oldest first; legal "
+        "representatives and administrators.",
+        permission_classes=[ReadsMembers],
+    )
+    async def members(
+        self, info: Info, first: int | None = None, after: str | None = None
+    ) -> relay.Connection[Member] | None:
+        page = await member_queries.organization_members(
+            info.context, self.id, page_request(info, first, after)
+        )
+        return to_connection(page, Member.of)
+
+    @strawberry.field(
+        description="Its member invitations, oldest first (`pendingOnly`: those whose link "
+        "still works); legal representatives and administrators.",
+        permission_classes=[ReadsMembers],
+    )
+    async def member_invitations(
+        self,
+        info: Info,
+        first: int | None = None,
+        after: str | None = None,
+        pending_only: bool = False,
+    ) -> relay.Connection[MemberInvitation] | None:
+        page = await member_queries.organization_invitations(
+            info.context, self.id, page_request(info, first, after), pending_only=pending_only
+        )
+        return to_connection(page, lambda row: MemberInvitation.of(row, info))
+
+    @strawberry.field(
+        description="The events that concern this organization (its own and its grants'), "
+        "newest first; legal representatives and administrators. Amounts only to who may "
+        "read them.",
+        permission_classes=[ReadsMembers],
+    )
+    async def audit_events(
+        self,
+        info: Info,
+        filter: AuditEventFilter | None = None,
+        first: int | None = None,
+        after: str | None = None,
+    ) -> relay.Connection[AuditEvent] | None:
+        page = await audit_queries.organization_events(
+            info.context, self.id, to_filter(filter), page_request(info, first, after)
+        )
+        return to_connection(page, AuditEvent.of)
+
+    @strawberry.field(
+        description="The CSV export of `auditEvents` (GET with the same bearer token).",
+        permission_classes=[ReadsMembers],
+    )
+    def audit_export_url(self, info: Info) -> str | None:
+        return audit_export_url(
+            info.context.settings.public_url, encode_id("Organization", self.id)
+        )
 
     @classmethod
     async def resolve_nodes(

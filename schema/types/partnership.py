@@ -12,6 +12,7 @@ from strawberry import relay
 from db import models
 from domain.access import ClientVisibility, GrantFacts, can_see_grant, client_visibility
 from domain.grants import effective_status
+from resolvers.audit import queries as audit_queries
 from resolvers.exports import export_url
 from resolvers.pagination import Page, PageRequest
 from schema.base import (
@@ -27,6 +28,7 @@ from schema.context import Info
 from schema.ids import encode_id
 from schema.permissions import Forbidden, IsMember, ReadsClientInvoices, SeesClientProducts
 from schema.planning import page_requests_below
+from schema.types.audit import AuditEvent, AuditEventFilter, to_filter
 from schema.types.invoice import Invoice
 from schema.types.loading import _ints, _load_visible
 from schema.types.product import Product
@@ -176,6 +178,30 @@ class Grant(relay.Node):
         ids = await info.context.loaders.grant_product_ids.load(self.id)
         rows = await info.context.loaders.product.load_many(sorted(ids))
         return [Product.of(r) for r in rows if r is not None]
+
+    @strawberry.field(
+        description="This grant's events, newest first: legal representatives and "
+        "administrators of either side. Amounts only to who may read them."
+    )
+    async def audit_events(
+        self,
+        info: Info,
+        filter: AuditEventFilter | None = None,
+        first: int | None = None,
+        after: str | None = None,
+    ) -> relay.Connection[AuditEvent]:
+        facts = await info.context.loaders.grant_facts.load(self.id)
+        if facts is None:
+            return to_connection(Page.empty(), AuditEvent.of)
+        page = await audit_queries.grant_events(
+            info.context,
+            self.id,
+            facts.partner_organization_id,
+            facts.client_organization_id,
+            to_filter(filter),
+            page_request(info, first, after),
+        )
+        return to_connection(page, AuditEvent.of)
 
     @classmethod
     async def resolve_nodes(

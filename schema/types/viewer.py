@@ -4,9 +4,12 @@ from __future__ import annotations
 
 import strawberry
 
+from resolvers.members import queries as member_queries
 from schema.base import Role
 from schema.context import Info
+from schema.types.member import Member
 from schema.types.organization import Organization
+from schema.types.session import Session, viewer_sessions
 from schema.types.user import User
 
 
@@ -14,6 +17,13 @@ from schema.types.user import User
 class Membership:
     role: Role = strawberry.field(description="The viewer's role there.")
     organization: Organization = strawberry.field(description="The organization.")
+
+    @strawberry.field(
+        description="The viewer as a member there (its collaborator rights, for one)."
+    )
+    async def member(self, info: Info) -> Member | None:
+        rows = await member_queries.own_member(info.context, self.organization.id)
+        return Member.of(rows) if rows else None
 
 
 @strawberry.type(
@@ -39,3 +49,7 @@ class Viewer:
             for o in orgs
             if o is not None
         ]
+
+    @strawberry.field(description="The viewer's live sessions (logins), newest first.")
+    async def sessions(self, info: Info) -> list[Session]:
+        return await viewer_sessions(info)

@@ -74,6 +74,7 @@ async def session_tokens(sessionmaker: Maker, emails: list[str]) -> dict[str, st
                 user_id=users[email],
                 token_hash=digest(TEST_SECRET, token),
                 expires_at=utcnow() + timedelta(hours=1),
+                last_used_at=utcnow(),  # as `login` opens one
             )
             for email, token in tokens.items()
         )
@@ -97,7 +98,12 @@ async def add_member(
     async with sessionmaker() as session, session.begin():
         user = await session.scalar(select(User).where(User.email == email))
         if user is None:
-            user = User(email=email, full_name=email.split("@")[0], password_hash=_demo_hash())
+            user = User(
+                email=email,
+                full_name=email.split("@")[0],
+                password_hash=_demo_hash(),
+                email_verified_at=utcnow(),
+            )
             session.add(user)
             await session.flush()
         membership = Membership(

@@ -10,11 +10,9 @@ from sqlalchemy import select, update
 from db.models import ApiToken, AuditEvent, AuthSession, OutboxMessage, utcnow
 from resolvers.demo import PARTNER
 from resolvers.tokens import digest
-from tests.api.spine_support import INVITE, Maker, audit_events, last_ids, outbox_emails
+from tests.api.spine_support import INVITE, Maker, audit_events, last_ids
 from tests.conftest import TEST_SECRET, Api, gid, login
 
-SIGN_UP = """mutation($i: SignUpInput!) { signUp(input: $i) {
-  token expiresAt user { id email fullName } userErrors { field message code } } }"""
 LOGIN = """mutation($i: LoginInput!) { login(input: $i) {
   token expiresAt user { email } userErrors { field message code } } }"""
 LOGOUT = "mutation { logout { ok userErrors { code } } }"
@@ -26,48 +24,6 @@ REVOKE_TOKEN = """mutation($i: RevokeApiTokenInput!) { revokeApiToken(input: $i)
   apiToken { id revokedAt } userErrors { code } } }"""
 CLIENTS = """query($p: ID!) { node(id: $p) { ... on Partner { clients { edges { node {
   name } } } } } }"""
-
-
-async def test_sign_up_then_log_in(api: Api, sessionmaker: Maker) -> None:
-    audit_before, outbox_before = await last_ids(sessionmaker)
-    data = await api.ok(
-        SIGN_UP,
-        {
-            "i": {
-                "email": "  Ada@Example.COM ",
-                "password": "correct horse battery",
-                "fullName": "Ada Lovelace",
-                "organizationName": "Analytical Engines",
-                "currency": "EUR",
-            }
-        },
-    )
-    payload = data["signUp"]
-    assert payload["userErrors"] == []
-    assert payload["user"]["email"] == "ada@example.com"
-    token = payload["token"]
-    assert token.startswith("pgs_")
-    me = await api.ok(ME, token=token)
-    assert me["viewer"]["user"] == {"email": "ada@example.com"}
-    (membership,) = me["viewer"]["memberships"]
-    assert membership["role"] == "LEGAL_REPRESENTATIVE"
-    assert membership["organization"]["name"] == "Analytical Engines"
-    # The sign-up is audited and welcomed, in the same transaction.
-    assert [e.action for e in await audit_events(sessionmaker, audit_before)] == ["user.sign_up"]
-    emails = await outbox_emails(sessionmaker, outbox_before)
-    assert [(m.payload["template"], m.payload["to"]) for m in emails] == [
-        ("welcome", "ada@example.com")
-    ]
-    # The login token is stored as a keyed digest only.
-    async with sessionmaker() as session:
-        hashes = list(await session.scalars(select(AuthSession.token_hash)))
-    assert digest(TEST_SECRET, token) in hashes
-    assert token not in hashes
-
-    again = await login(api, "ADA@example.com", "correct horse battery")
-    assert again != token
-    me = await api.ok(ME, token=again)
-    assert me["viewer"]["user"] == {"email": "ada@example.com"}
 
 
 async def test_a_wrong_email_and_a_wrong_password_answer_alike(api: Api, world: Any) -> None:

@@ -93,7 +93,12 @@ async def make_partner(
     email = f"rep@{name.lower().replace(' ', '-')}.example"
     async with transaction(sm) as session:
         org = Organization(name=name, currency=Currency.CHF, support_code=new_support_code())
-        user = User(email=email, full_name=f"Rep of {name}", password_hash=_password_hash())
+        user = User(
+            email=email,
+            full_name=f"Rep of {name}",
+            password_hash=_password_hash(),
+            email_verified_at=utcnow(),
+        )
         session.add_all([org, user])
         await session.flush()
         session.add(

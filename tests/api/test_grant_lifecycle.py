@@ -13,6 +13,7 @@ from urllib.parse import parse_qs, urlparse
 
 from domain.enums import Role
 from resolvers.demo import DEMO_PASSWORD, FULL_CLIENT, LIMITED_CLIENT, NEW_CLIENT, PARTNER
+from tests.api.people_support import sign_up_and_verify
 from tests.api.spine_support import (
     ACCEPT,
     CANCEL,
@@ -32,7 +33,6 @@ from tests.api.spine_support import (
 from tests.conftest import Api, gid
 from workers.email import validate_context
 
-SIGN_UP = """mutation($i: SignUpInput!) { signUp(input: $i) { token userErrors { code } } }"""
 MY_ORGS = "query { viewer { memberships { role organization { id name } } } }"
 PARTNER_CLIENTS = """query($p: ID!) { node(id: $p) { ... on Partner { clients(first: 50) {
   edges { node { id name grant { status level paymentMethods }
@@ -154,19 +154,13 @@ async def test_invite_an_email_without_account_then_sign_up_and_accept_with_the_
     # The partner sees its pending invitation, named by the invited email.
     assert "boss@newco.example" in await flow.clients("rep@partner.example")
 
-    signed = await api.ok(
-        SIGN_UP,
-        {
-            "i": {
-                "email": "boss@newco.example",
-                "password": "a-long-password",
-                "fullName": "Nora Boss",
-                "organizationName": "NewCo SA",
-                "currency": "CHF",
-            }
-        },
+    client_token = await sign_up_and_verify(
+        api,
+        sessionmaker,
+        "boss@newco.example",
+        fullName="Nora Boss",
+        organizationName="NewCo SA",
     )
-    client_token = signed["signUp"]["token"]
     orgs = await api.ok(MY_ORGS, token=client_token)
     (membership,) = orgs["viewer"]["memberships"]
     assert membership["role"] == "LEGAL_REPRESENTATIVE"
@@ -188,6 +182,13 @@ async def test_invite_an_email_without_account_then_sign_up_and_accept_with_the_
     assert gid("Organization", new_org_pk) == new_org
     # The inviting partner's legal representatives hear of it.
     assert accept.emails == [("grant_accepted", "rep@partner.example")]
+    # What was granted, what was asked, and the payment methods.
+    mailed = accept.payloads[0]["context"]
+    assert (mailed["level"], mailed["payment_methods"], mailed["requested_level"]) == (
+        "FULL",
+        ["CLIENT"],
+        "FULL",
+    )
     clients = await flow.clients("rep@partner.example")
     assert clients["NewCo SA"]["grant"] == {
         "status": "ACTIVE",

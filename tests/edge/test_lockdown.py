@@ -41,7 +41,7 @@ PROBES = {
     "input field": ('mutation { login(input: {emial: "a@b.example", password: "x"}) { token } }'),
     "enum value": (
         'mutation { signUp(input: {email: "a@b.example", password: "0123456789ab",'
-        ' fullName: "A", organizationName: "B", currency: CHFF}) { token } }'
+        ' fullName: "A", organizationName: "B", currency: CHFF}) { email } }'
     ),
     "field": "{ viewr { user { email } } }",
 }

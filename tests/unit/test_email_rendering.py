@@ -29,6 +29,7 @@ SAMPLE_VALUES: dict[str, Any] = {
     "client_name": "Client Corp",
     "level": "read only",
     "products": ["Object Storage", "Managed Kubernetes"],
+    "requested_products": ["Object Storage"],
     "payment_methods": ["Credit card", "Bank transfer"],
     "accept_url": "https://partners.example/grants/42/accept?token=abc",
     "actor_name": "Grace Hopper",

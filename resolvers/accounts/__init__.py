@@ -1,0 +1,1 @@
+"""Account use cases: sign-up and email verification, passwords, email change, sessions."""

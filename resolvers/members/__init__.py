@@ -1,0 +1,1 @@
+"""Members of an organization: invitations by email, roles, removal, leaving, listing."""
