@@ -39,8 +39,8 @@ async def _user_with_session(
     conn: asyncpg.Connection, label: str, org_id: int, secret_key: str
 ) -> str:
     user_id = await conn.fetchval(
-        "INSERT INTO users (created_at, email, full_name, password_hash) "
-        "VALUES (now(), $1, $2, 'not-a-hash') RETURNING id",
+        "INSERT INTO users (created_at, email, full_name, password_hash, email_verified_at) "
+        "VALUES (now(), $1, $2, 'not-a-hash', now()) RETURNING id",
         f"rep-{label}@bench.example",
         f"Rep {label}",
     )
