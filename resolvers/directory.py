@@ -277,7 +277,7 @@ async def update_directory_listing(
             partner = await session.get(Partner, partner_id)
             if partner is None:
                 raise not_found("partnerId")
-            require_legal_representative(ctx, partner.organization_id)
+            require_legal_representative(ctx, partner.organization_id, field="partnerId")
             if partner.status is not PartnerStatus.ACTIVE:
                 raise UseCaseError(
                     "PARTNER_NOT_ACTIVE", "A suspended partner cannot edit its listing.", None

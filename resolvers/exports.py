@@ -29,7 +29,7 @@ from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from strawberry.relay import to_base64
 
-from db.models import Grant, Invoice, InvoiceLine, Order, Product
+from db.models import Invoice, InvoiceLine, Order, Product
 from domain.access import (
     ClientVisibility,
     GrantFacts,
@@ -40,7 +40,8 @@ from domain.access import (
 )
 from domain.enums import Side
 from domain.money import round_cents
-from resolvers.commerce import active_grants_on_client
+from resolvers.clients import client_for_viewer
+from resolvers.commerce import ClientRef
 from resolvers.context import Services
 
 EXPORT_PATH = "/exports/clients/{client_id}/billing.csv"
@@ -115,13 +116,12 @@ async def billing_scope(
 ) -> BillingScope | None:
     """The scope for a client named by its Organization ID or its Client (grant) ID."""
     async with services.sessionmaker() as session:
-        client_id = organization_id
-        if grant_id is not None:
-            client_id = await session.scalar(select(Grant.client_id).where(Grant.id == grant_id))
-        if client_id is None:
-            return None
-        grants = await active_grants_on_client(session, client_id)
-    return scope_for(viewer, client_id, [g.facts for g in grants])
+        client = await client_for_viewer(
+            session, viewer, ClientRef(organization_id=organization_id, grant_id=grant_id)
+        )
+    if client is None:
+        return None
+    return scope_for(viewer, client.organization_id, [g.facts for g in client.grants])
 
 
 def _text(value: str) -> str:

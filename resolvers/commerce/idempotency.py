@@ -12,11 +12,12 @@ from sqlalchemy.exc import IntegrityError
 from db.models import Invoice, Order, OrderKind
 from db.session import transaction
 from domain.access import can_see_order
+from resolvers.clients import active_grants_on_client
 from resolvers.commerce.codes import CONFLICT, IDEMPOTENCY_KEY_REUSED
 from resolvers.commerce.inputs import ClientRef
 from resolvers.commerce.invoices import _take_write_lock
 from resolvers.commerce.orders import OrderResult
-from resolvers.commerce.parties import _client_id, active_grants_on_client
+from resolvers.commerce.parties import _client_id
 from resolvers.context import RequestContext
 from resolvers.errors import UseCaseError
 
@@ -44,7 +45,7 @@ async def _replay(
         if order is None:
             return None
         client_id = (
-            await _client_id(session, request.client, acting_organization_id)
+            await _client_id(session, ctx.viewer, request.client, acting_organization_id)
             if request.kind is OrderKind.ORDER
             else order.client_id
         )

@@ -3,25 +3,18 @@ a quantity, an expected amount and an idempotency key."""
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from decimal import Decimal
 
 from domain import pricing
 from domain.money import Currency, MoneyError, parse_amount
+from resolvers.clients import ClientRef
 from resolvers.commerce.codes import INVALID_AMOUNT, INVALID_IDEMPOTENCY_KEY, _from_pricing
 from resolvers.errors import UseCaseError
 
+__all__ = ["CATALOG", "ClientRef"]
+
 CATALOG = pricing.default_catalog()
 MAX_IDEMPOTENCY_KEY = 100
-
-
-@dataclass(frozen=True)
-class ClientRef:
-    """The client named by an input: an Organization ID (a client ordering for itself, or
-    any caller that knows it) or a Client ID (the partner's view of a client: a grant)."""
-
-    organization_id: int | None = None
-    grant_id: int | None = None
 
 
 def validate_basket(kind: str, quantity: int, currency: str | None) -> Currency | None:

@@ -14,72 +14,21 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from db.models import Grant, GrantProduct, Organization, Partner
+from db.models import Organization
 from domain.access import (
     BILLING_ROLES,
     ClientVisibility,
-    GrantFacts,
+    Viewer,
     client_visibility,
     may_order_for_client,
 )
-from domain.enums import AccessLevel, GrantStatus, PartnerStatus, Side
+from domain.enums import AccessLevel, PartnerStatus, Side
+from resolvers.clients import ActiveGrant, ClientRef, active_grants_on_client, client_for_viewer
 from resolvers.commerce.codes import ROLE_NOT_ALLOWED, _partner_may_not_order
-from resolvers.commerce.inputs import ClientRef
 from resolvers.context import RequestContext
 from resolvers.errors import UseCaseError, not_found
-
-
-@dataclass(frozen=True)
-class ActiveGrant:
-    facts: GrantFacts
-    partner_id: int
-    partner_status: PartnerStatus
-
-
-async def active_grants_on_client(
-    session: AsyncSession, client_id: int, *, lock: bool = False
-) -> list[ActiveGrant]:
-    """Every ACTIVE grant on the client, with its granted products.
-
-    `lock` takes a shared row lock (PostgreSQL FOR SHARE): the access and payment methods
-    cannot change until the order that read them commits.
-    """
-    stmt = (
-        select(Grant, Partner.organization_id, Partner.status)
-        .join(Partner, Partner.id == Grant.partner_id)
-        .where(Grant.client_id == client_id, Grant.status == GrantStatus.ACTIVE)
-        .order_by(Grant.id)
-    )
-    if lock:
-        stmt = stmt.with_for_update(read=True, of=Grant)
-    rows = (await session.execute(stmt)).all()
-    products: dict[int, set[int]] = {}
-    if rows:
-        for grant_id, product_id in await session.execute(
-            select(GrantProduct.grant_id, GrantProduct.product_id).where(
-                GrantProduct.grant_id.in_([grant.id for grant, _, _ in rows])
-            )
-        ):
-            products.setdefault(grant_id, set()).add(product_id)
-    return [
-        ActiveGrant(
-            facts=GrantFacts(
-                partner_organization_id=partner_org,
-                client_organization_id=grant.client_id,
-                status=grant.status,
-                level=grant.level,
-                payment_methods=grant.payment_methods,
-                product_ids=frozenset(products.get(grant.id, ())),
-                grant_id=grant.id,
-            ),
-            partner_id=grant.partner_id,
-            partner_status=status,
-        )
-        for grant, partner_org, status in rows
-    ]
 
 
 def applicable_grant(grants: Sequence[ActiveGrant], product_id: int | None) -> ActiveGrant | None:
@@ -102,14 +51,17 @@ class Parties:
     grant: ActiveGrant | None
 
 
-async def _client_id(session: AsyncSession, ref: ClientRef | None, acting: int) -> int | None:
-    if ref is None:
+async def _client_id(
+    session: AsyncSession, viewer: Viewer, ref: ClientRef | None, acting: int
+) -> int | None:
+    """The client organization an order of `acting` names: itself, or a client this
+    viewer may act on for `acting` (None, alike for missing and forbidden)."""
+    if ref is None or (ref.grant_id is None and ref.organization_id in (None, acting)):
         return acting
-    if ref.organization_id is not None:
-        return ref.organization_id
-    if ref.grant_id is not None:
-        return await session.scalar(select(Grant.client_id).where(Grant.id == ref.grant_id))
-    return acting
+    found = await client_for_viewer(
+        session, viewer, ref, partner_organization_id=acting, at_least=ClientVisibility.NAME_ONLY
+    )
+    return found.organization_id if found is not None else None
 
 
 async def resolve_parties(
@@ -129,7 +81,7 @@ async def resolve_parties(
     if role is None:
         raise not_found("organizationId")
     if client_id is None:
-        client_id = await _client_id(session, client, acting_organization_id)
+        client_id = await _client_id(session, viewer, client, acting_organization_id)
     if client_id == acting_organization_id:
         if placing and role not in BILLING_ROLES:
             raise UseCaseError(

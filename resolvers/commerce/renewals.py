@@ -11,6 +11,7 @@ from db.models import OrderKind, Product
 from domain.access import Viewer, can_see_product
 from domain.enums import ProductStatus, Side
 from resolvers.auth import require_writer
+from resolvers.clients import ActiveGrant, active_grants_on_client
 from resolvers.commerce.codes import PRODUCT_NOT_RENEWABLE
 from resolvers.commerce.idempotency import _Request, _run
 from resolvers.commerce.inputs import (
@@ -20,7 +21,7 @@ from resolvers.commerce.inputs import (
     validate_quantity,
 )
 from resolvers.commerce.orders import OrderResult, _write_order, add_month
-from resolvers.commerce.parties import ActiveGrant, active_grants_on_client, resolve_parties
+from resolvers.commerce.parties import resolve_parties
 from resolvers.commerce.quotes import check_expectations, price
 from resolvers.context import RequestContext
 from resolvers.errors import UseCaseError, not_found

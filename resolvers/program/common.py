@@ -27,11 +27,14 @@ class UseCaseErrors(UseCaseError):
         self.errors = list(errors)
 
 
-def require_legal_representative(ctx: RequestContext, organization_id: int) -> None:
-    """A legal representative of the organization; a non-member sees NOT_FOUND."""
+def require_legal_representative(
+    ctx: RequestContext, organization_id: int, field: str = "organizationId"
+) -> None:
+    """A legal representative of the organization; a non-member sees NOT_FOUND (on `field`,
+    the input that named the organization, as for a missing one)."""
     role = ctx.viewer.role_in(organization_id)
     if role is None:
-        raise not_found("organizationId")
+        raise not_found(field)
     if role is not Role.LEGAL_REPRESENTATIVE:
         raise ROLE_NOT_ALLOWED
 
