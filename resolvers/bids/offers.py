@@ -44,6 +44,7 @@ from resolvers.bids.common import (
 from resolvers.context import RequestContext
 from resolvers.errors import not_found
 from resolvers.events import emit_email, record_audit
+from resolvers.throttling import Limit, throttle
 from resolvers.tokens import digest
 
 
@@ -139,6 +140,8 @@ class Awarded:
 
 async def award_offer(ctx: RequestContext, *, offer_id: int, author_token: str | None) -> Awarded:
     """The author picks one offer; its partner (only) gets the author's contact details."""
+    if author_token:
+        await throttle(ctx, Limit.EMAILED_TOKEN)
     now = ctx.now()
     async with transaction(ctx.services.sessionmaker) as session:
         offer = await session.get(Offer, offer_id)

@@ -42,6 +42,7 @@ from resolvers.bids.matching import count_matching, criteria_of
 from resolvers.context import RequestContext
 from resolvers.errors import UNAUTHENTICATED, UseCaseError
 from resolvers.events import emit, emit_email
+from resolvers.throttling import Limit, throttle
 from resolvers.tokens import digest, new_secret
 from resolvers.validation import clean_email, clean_text
 
@@ -104,6 +105,9 @@ async def post_bid(
             )
         address = clean_email(email, "email")
         name = clean_text(contact_name or "", "contactName")
+    # A bid sends emails (the visitor's link, the partners' notices): counted per visitor
+    # address, else per signed-in person.
+    await throttle(ctx, Limit.EMAIL, account=None if signed_in else address)
     token: str | None = None
 
     async with transaction(ctx.services.sessionmaker) as session:
@@ -170,6 +174,7 @@ class VerifiedBid:
 
 async def verify_bid_email(ctx: RequestContext, *, token: str) -> VerifiedBid:
     """The visitor's email link: the bid goes out (or is NO_MATCH). A link works once."""
+    await throttle(ctx, Limit.EMAILED_TOKEN)
     secret = ctx.settings.secret_key.get_secret_value()
     key = digest(secret, token.strip())
     now = ctx.now()

@@ -8,6 +8,7 @@ from db.models import Bid, BidDelivery
 from resolvers.bids.common import PARTNER_ROLES, _acting_partner, _is_person
 from resolvers.context import RequestContext
 from resolvers.pagination import Page, PageRequest, fetch_page
+from resolvers.throttling import Limit, throttle
 from resolvers.tokens import digest
 
 
@@ -39,6 +40,7 @@ async def authored_bids_page(ctx: RequestContext, request: PageRequest) -> Page[
 
 
 async def bid_by_author_token(ctx: RequestContext, author_token: str) -> Bid | None:
+    await throttle(ctx, Limit.EMAILED_TOKEN)
     key = digest(ctx.settings.secret_key.get_secret_value(), author_token.strip())
     async with ctx.services.sessionmaker() as session:
         return await session.scalar(select(Bid).where(Bid.author_token_hash == key))

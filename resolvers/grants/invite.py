@@ -29,6 +29,7 @@ from resolvers.grants.common import (
     _set_products,
 )
 from resolvers.grants.emails import _accept_url, _mail_context, _notify
+from resolvers.throttling import Limit, throttle
 from resolvers.validation import MAX_TEXT, clean_email, clean_text
 
 
@@ -51,6 +52,8 @@ async def invite(
 ) -> Grant:
     require_writer(ctx)
     _acting_role(ctx, organization_id)
+    # An invitation is an email: counted per invited address (else per inviting person).
+    await throttle(ctx, Limit.EMAIL, account=target.client_email)
     note = clean_text(message, "message", max_length=MAX_TEXT, required=False) if message else None
     if (target.client_email is None) == (target.partner_id is None):
         raise UseCaseError(

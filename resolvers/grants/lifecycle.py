@@ -28,10 +28,12 @@ from resolvers.grants.common import (
 )
 from resolvers.grants.emails import _accept_url, _mail_context, _notify
 from resolvers.program.collaborators import end_collaborator_rights
+from resolvers.throttling import Limit, throttle
 
 
 async def resend_invitation(ctx: RequestContext, *, grant_id: int) -> Grant:
     require_writer(ctx)
+    await throttle(ctx, Limit.EMAIL, account=f"grant-invitation:{grant_id}")
 
     async def body(session: AsyncSession) -> Grant:
         loaded = _visible(ctx, await _load_for_update(session, grant_id))

@@ -30,6 +30,7 @@ from resolvers.grants.common import (
 from resolvers.grants.emails import _mail_context, _notify
 from resolvers.program import absorb_external_memberships
 from resolvers.program.collaborators import end_collaborator_rights
+from resolvers.throttling import Limit, throttle
 from resolvers.tokens import digest
 
 
@@ -42,6 +43,8 @@ async def accept(
     access: Access | None,
 ) -> Grant:
     require_writer(ctx)
+    if token is not None:
+        await throttle(ctx, Limit.EMAILED_TOKEN)
 
     async def body(session: AsyncSession) -> Grant:
         if token is not None:
@@ -143,6 +146,8 @@ async def _bind_client(
 
 async def refuse(ctx: RequestContext, *, grant_id: int, token: str | None = None) -> Grant:
     require_writer(ctx)
+    if token is not None:
+        await throttle(ctx, Limit.EMAILED_TOKEN)
 
     async def body(session: AsyncSession) -> Grant:
         if token is not None:

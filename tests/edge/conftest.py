@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
@@ -113,3 +114,22 @@ class open_edge:
     async def __aexit__(self, *exc: object) -> None:
         await self.client.aclose()
         await self.app.state.runtime.stop()
+
+
+@functools.cache
+def _schema() -> Any:
+    from schema.root import build_schema
+
+    return build_schema()._schema
+
+
+def input_operation(name: str, selection: str = "__typename") -> str:
+    """A document calling root field `name` with one `$i` input (its type from the schema)."""
+    schema = _schema()
+    root, kind = (schema.mutation_type, "mutation"), (schema.query_type, "query")
+    for fields, keyword in (root, kind):
+        assert fields is not None
+        if name in fields.fields:
+            input_type = fields.fields[name].args["input"].type
+            return f"{keyword}($i: {input_type}) {{ {name}(input: $i) {{ {selection} }} }}"
+    raise KeyError(name)

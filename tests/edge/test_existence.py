@@ -23,8 +23,7 @@ from db.models import Grant, GrantProduct, Membership, Organization, Partner, Us
 from domain.enums import AccessLevel, GrantStatus, PaymentMethods, Role, Side
 from domain.money import Currency
 from resolvers.demo import FULL_CLIENT, LIMITED_CLIENT, NEW_CLIENT, PARTNER, _demo_hash
-from schema.root import build_schema
-from tests.edge.conftest import Edge, edge_settings, open_edge
+from tests.edge.conftest import Edge, edge_settings, input_operation, open_edge
 
 pytestmark = pytest.mark.timeout(240)
 
@@ -212,16 +211,8 @@ Case = tuple[str, str, dict[str, Any], str]
 ERRORS = "userErrors { field message code }"
 
 
-SCHEMA = build_schema()._schema
-
-
 def M(name: str, value: dict[str, Any], probe: str, label: str = "") -> Case:
-    root, kind = (
-        (SCHEMA.mutation_type, "mutation") if name != "quote" else (SCHEMA.query_type, "query")
-    )
-    assert root is not None
-    input_type = root.fields[name].args["input"].type
-    document = f"{kind}($i: {input_type}) {{ {name}(input: $i) {{ {ERRORS} }} }}"
+    document = input_operation(name, ERRORS)
     return (label or f"{name}:{probe}", document, {"i": value}, probe)
 
 
