@@ -53,6 +53,8 @@ class Runtime:
             from workers.runtime import stop_inprocess_worker
 
             await asyncio.to_thread(stop_inprocess_worker, self.worker)
+        if self.services._cost_bucket is not None:
+            await self.services._cost_bucket.close()
         await self.engine.dispose()
 
     async def check_broker(self) -> dict[str, str]:

@@ -101,7 +101,17 @@ class Settings(BaseSettings):
         default=20_000, ge=100, description="Longest GraphQL document, in characters."
     )
     max_variables: int = Field(default=50, ge=1, description="Most variables in one request.")
-    # Security headers on every response (app/security_headers.py).
+    # Query cost (schema/cost.py) and its leaky bucket per caller (resolvers/cost_bucket.py).
+    max_query_cost: int = Field(
+        default=5000, ge=1, description="Most a single query may cost (MAX_COST_EXCEEDED)."
+    )
+    cost_bucket_size: int = Field(
+        default=20_000, ge=1, description="Points a caller's bucket holds (maximumAvailable)."
+    )
+    cost_restore_rate: float = Field(
+        default=1000.0, gt=0, description="Points a second the bucket refills (restoreRate)."
+    )
+    # Security headers on every response (app/edge_middleware.py).
     hsts_seconds: int = Field(
         default=0,
         ge=0,

@@ -15,6 +15,7 @@ from db.session import RequestSession
 from domain.access import ANONYMOUS, Viewer
 
 if TYPE_CHECKING:
+    from resolvers.cost_bucket import CostBucket
     from resolvers.loaders.core import BatchLoaders, Loaders
     from resolvers.throttling import Throttler
 
@@ -30,6 +31,7 @@ class Services:
     after_commit: Callable[[], None] = lambda: None
     clock: Callable[[], datetime] = utcnow
     _throttler: Throttler | None = field(default=None, repr=False)
+    _cost_bucket: CostBucket | None = field(default=None, repr=False)
 
     @property
     def throttler(self) -> Throttler:
@@ -39,6 +41,15 @@ class Services:
 
             self._throttler = Throttler.from_settings(self.settings)
         return self._throttler
+
+    @property
+    def cost_bucket(self) -> CostBucket:
+        """Each caller's query-cost bucket (resolvers.cost_bucket); made on first use."""
+        if self._cost_bucket is None:
+            from resolvers.cost_bucket import CostBucket
+
+            self._cost_bucket = CostBucket.from_settings(self.settings)
+        return self._cost_bucket
 
 
 @dataclass

@@ -17,6 +17,7 @@ from schema.accounts import AccountMutations
 from schema.auth import AuthMutations
 from schema.bids import Bid, BidMutations, BidQueries, Offer
 from schema.commerce import CommerceMutations, CommerceQueries, Order
+from schema.cost import QueryCost
 from schema.errors import PublicErrors
 from schema.grants import GrantMutations
 from schema.ledger import LedgerEntry, LedgerQueries
@@ -89,6 +90,7 @@ def build_schema(
             lambda: ParserCache(maxsize=256),
             lambda: ValidationCache(maxsize=256),
             PublicErrors,
+            QueryCost,
             *lockdown,
         ],
     )

@@ -58,7 +58,7 @@ async def test_development_serves_graphiql_get_and_suggestions(
     assert page.status_code == 200
     assert "graphiql" in page.text.lower()
     by_get = await development.get("/graphql", params={"query": "{ __typename }"})
-    assert by_get.json() == {"data": {"__typename": "Query"}}
+    assert by_get.json()["data"] == {"__typename": "Query"}
     typo = await development.post("/graphql", json={"query": QUERY})
     assert "Did you mean" in typo.json()["errors"][0]["message"]
 

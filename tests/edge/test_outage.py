@@ -172,8 +172,8 @@ async def test_database_down_answers_503_keeps_the_connection_and_recovers(
         status, body, _ = await conn.post(LOGIN)
         assert status == 200, body
         token = body["data"]["login"]["token"]
-        assert (await conn.post(VIEWER, token))[1] == {
-            "data": {"viewer": {"user": {"email": "rep@partner.example"}}}
+        assert (await conn.post(VIEWER, token))[1]["data"] == {
+            "viewer": {"user": {"email": "rep@partner.example"}}
         }
 
         # Requests keep arriving while the database goes away under them.
@@ -195,11 +195,11 @@ async def test_database_down_answers_503_keeps_the_connection_and_recovers(
             other.close()
         # The health probe still answers; readiness says what is missing.
         status, body, _ = await conn.post({"query": "{ __typename }"})
-        assert (status, body) == (200, {"data": {"__typename": "Query"}})
+        assert (status, body["data"]) == (200, {"__typename": "Query"})
 
         await proxy.start()
         status, body, _ = await conn.post(VIEWER, token)
         assert status == 200, body
-        assert body == {"data": {"viewer": {"user": {"email": "rep@partner.example"}}}}
+        assert body["data"] == {"viewer": {"user": {"email": "rep@partner.example"}}}
     finally:
         conn.close()

@@ -1,0 +1,294 @@
+"""Query cost: a static cost per field, computed on the document before it runs.
+
+The rules (after Shopify's GraphQL Admin API):
+
+| field | cost |
+|---|---|
+| a scalar or an enum, `__typename`, introspection | 0 |
+| an object that is a `Node` (has an ID: an organization, a client, an invoice ...) | 1 |
+| any other object (Money, PageInfo, an edge, a payload) | 0, plus what it selects |
+| a connection | 2 + n x one edge; n = `first`, else the page size (`max_page_size`) |
+| a root query field | at least 1 |
+| a root mutation field | 10, plus what it selects |
+
+A list that is not a connection counts one item before running. After running, the
+actual cost applies the same rules to what came back (the edges and list items that were
+there; nothing for a null). `QueryCost` refuses a query over `max_query_cost` with
+MAX_COST_EXCEEDED before any resolver runs, takes the requested cost from the caller's
+leaky bucket (THROTTLED when it is short), gives back what was not spent, and adds to
+every answer `extensions.cost { requestedQueryCost actualQueryCost throttleStatus {
+maximumAvailable currentlyAvailable restoreRate } }`.
+"""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator, Mapping
+from typing import Any
+
+from graphql import (
+    DocumentNode,
+    FieldNode,
+    FragmentDefinitionNode,
+    FragmentSpreadNode,
+    GraphQLError,
+    GraphQLInterfaceType,
+    GraphQLObjectType,
+    GraphQLSchema,
+    GraphQLUnionType,
+    InlineFragmentNode,
+    IntValueNode,
+    OperationDefinitionNode,
+    OperationType,
+    SelectionSetNode,
+    VariableNode,
+    get_named_type,
+)
+from graphql import ExecutionResult as GraphQLExecutionResult
+from strawberry.extensions import SchemaExtension
+
+from resolvers.context import RequestContext
+from resolvers.cost_bucket import BucketStatus, bucket_subject
+from resolvers.throttling import THROTTLED
+
+MAX_COST_EXCEEDED = "MAX_COST_EXCEEDED"
+MUTATION_COST = 10
+CONNECTION_COST = 2
+_ABSENT = object()
+
+
+class _Walk:
+    def __init__(
+        self,
+        schema: GraphQLSchema,
+        fragments: Mapping[str, FragmentDefinitionNode],
+        variables: Mapping[str, Any],
+        page_size: int,
+        actual: bool,
+    ) -> None:
+        self.schema = schema
+        self.fragments = fragments
+        self.variables = variables
+        self.page_size = page_size
+        self.actual = actual
+        self.node = schema.get_type("Node")
+        self.seen_fragments: set[str] = set()
+
+    def is_node(self, named: Any) -> bool:
+        return isinstance(named, GraphQLObjectType) and any(
+            i is self.node for i in named.interfaces
+        )
+
+    def selection(self, selection_set: SelectionSetNode | None, parent: Any, data: Any) -> int:
+        if selection_set is None:
+            return 0
+        total = 0
+        for sel in selection_set.selections:
+            if isinstance(sel, FieldNode):
+                total += self.field(sel, parent, data)
+            elif isinstance(sel, InlineFragmentNode):
+                condition = (
+                    self.schema.get_type(sel.type_condition.name.value)
+                    if sel.type_condition
+                    else parent
+                )
+                total += self.selection(sel.selection_set, condition or parent, data)
+            elif isinstance(sel, FragmentSpreadNode):
+                fragment = self.fragments.get(sel.name.value)
+                if fragment is None:
+                    continue
+                condition = self.schema.get_type(fragment.type_condition.name.value)
+                total += self.selection(fragment.selection_set, condition or parent, data)
+        return total
+
+    def field(self, node: FieldNode, parent: Any, data: Any) -> int:
+        name = node.name.value
+        if name.startswith("__") or not isinstance(
+            parent, GraphQLObjectType | GraphQLInterfaceType
+        ):
+            return 0
+        definition = parent.fields.get(name)
+        if definition is None:
+            return 0
+        named = get_named_type(definition.type)
+        if not isinstance(named, GraphQLObjectType | GraphQLInterfaceType | GraphQLUnionType):
+            return 0
+        value: Any = _ABSENT
+        if self.actual:
+            value = data.get(node.alias.value if node.alias else name) if data else None
+            if value is None:
+                return 0
+        if named.name.endswith("Connection") and isinstance(named, GraphQLObjectType):
+            return CONNECTION_COST + self.connection(node, named, value)
+        own = 1 if self.is_node(named) or isinstance(named, GraphQLInterfaceType) else 0
+        items = value if isinstance(value, list) else [value]
+        return sum(
+            own + self.selection(node.selection_set, named, item if self.actual else None)
+            for item in items
+            if not self.actual or item is not None
+        )
+
+    def connection(self, node: FieldNode, connection: GraphQLObjectType, value: Any) -> int:
+        total = 0
+        for sel in _fields(node.selection_set, self.fragments):
+            name = sel.name.value
+            definition = connection.fields.get(name)
+            if definition is None:
+                continue
+            named = get_named_type(definition.type)
+            if name in ("edges", "nodes"):
+                if self.actual:
+                    items = value.get(sel.alias.value if sel.alias else name) or []
+                    total += sum(self.selection(sel.selection_set, named, i) for i in items if i)
+                else:
+                    per_item = self.selection(sel.selection_set, named, None)
+                    total += self.first(node) * per_item
+            else:
+                total += self.field(sel, connection, value)
+        return total
+
+    def first(self, node: FieldNode) -> int:
+        for argument in node.arguments or ():
+            if argument.name.value != "first":
+                continue
+            if isinstance(argument.value, IntValueNode):
+                return max(0, int(argument.value.value))
+            if isinstance(argument.value, VariableNode):
+                given = self.variables.get(argument.value.name.value)
+                if isinstance(given, int) and not isinstance(given, bool):
+                    return max(0, given)
+        return self.page_size
+
+
+def _fields(
+    selection_set: SelectionSetNode | None, fragments: Mapping[str, FragmentDefinitionNode]
+) -> list[FieldNode]:
+    """The fields of a selection set, through its fragments (for connections)."""
+    if selection_set is None:
+        return []
+    found: list[FieldNode] = []
+    for sel in selection_set.selections:
+        if isinstance(sel, FieldNode):
+            found.append(sel)
+        elif isinstance(sel, InlineFragmentNode):
+            found += _fields(sel.selection_set, fragments)
+        elif isinstance(sel, FragmentSpreadNode) and sel.name.value in fragments:
+            found += _fields(fragments[sel.name.value].selection_set, fragments)
+    return found
+
+
+def _operation(document: DocumentNode, name: str | None) -> OperationDefinitionNode | None:
+    operations = [d for d in document.definitions if isinstance(d, OperationDefinitionNode)]
+    if name is None:
+        return operations[0] if len(operations) == 1 else None
+    return next((o for o in operations if o.name and o.name.value == name), None)
+
+
+def query_cost(
+    schema: GraphQLSchema,
+    document: DocumentNode,
+    *,
+    operation_name: str | None = None,
+    variables: Mapping[str, Any] | None = None,
+    page_size: int = 100,
+    data: Mapping[str, Any] | None = None,
+    actual: bool = False,
+) -> int:
+    """The cost of the operation: requested (before it runs), or `actual` given its data."""
+    operation = _operation(document, operation_name)
+    if operation is None:
+        return 0
+    fragments = {
+        d.name.value: d for d in document.definitions if isinstance(d, FragmentDefinitionNode)
+    }
+    walk = _Walk(schema, fragments, variables or {}, page_size, actual)
+    mutation = operation.operation is OperationType.MUTATION
+    root = schema.mutation_type if mutation else schema.query_type
+    total = 0
+    for node in _fields(operation.selection_set, fragments):
+        if node.name.value.startswith("__"):
+            continue
+        if (
+            actual
+            and (not data or data.get(node.alias.value if node.alias else node.name.value) is None)
+            and not mutation
+        ):
+            continue
+        cost = walk.field(node, root, data)
+        total += cost + MUTATION_COST if mutation else max(1, cost)
+    return total
+
+
+class QueryCost(SchemaExtension):
+    """Refuses a query over the maximum, draws on the caller's bucket, reports the cost."""
+
+    cost: dict[str, Any] | None = None
+
+    async def on_execute(self) -> AsyncIterator[None]:
+        context = self.execution_context
+        request = context.context
+        if not isinstance(request, RequestContext):  # a bare schema.execute (tests, tools)
+            yield
+            return
+        settings = request.settings
+        document = context.graphql_document
+        assert document is not None
+        schema = context.schema._schema
+        requested = query_cost(
+            schema,
+            document,
+            operation_name=context.operation_name,
+            variables=context.variables,
+            page_size=settings.max_page_size,
+        )
+        bucket = request.services.cost_bucket
+        subject = bucket_subject(request)
+        now = request.now().timestamp()
+        if requested > settings.max_query_cost:
+            status = await bucket.give_back(subject, 0, now)
+            context.result = _refused(
+                f"The query costs {requested}, more than the maximum of "
+                f"{settings.max_query_cost}. Ask for fewer items (first) or fields.",
+                {"code": MAX_COST_EXCEEDED, "cost": requested, "maxCost": settings.max_query_cost},
+            )
+            self.cost = _report(requested, 0, status)
+            yield
+            return
+        status = await bucket.take(subject, requested, now)
+        if not status.ok:
+            context.result = _refused(
+                f"Too much work asked for at once. Try again in {status.retry_after_seconds} "
+                "seconds.",
+                {"code": THROTTLED, "retryAfterSeconds": status.retry_after_seconds},
+            )
+            self.cost = _report(requested, 0, status)
+            yield
+            return
+        yield
+        result = context.result
+        data = getattr(result, "data", None)
+        actual = query_cost(
+            schema,
+            document,
+            operation_name=context.operation_name,
+            variables=context.variables,
+            page_size=settings.max_page_size,
+            data=data,
+            actual=True,
+        )
+        status = await bucket.give_back(subject, requested - actual, request.now().timestamp())
+        self.cost = _report(requested, actual, status)
+
+    def get_results(self) -> dict[str, Any]:
+        return {"cost": self.cost} if self.cost is not None else {}
+
+
+def _refused(message: str, extensions: dict[str, Any]) -> GraphQLExecutionResult:
+    return GraphQLExecutionResult(data=None, errors=[GraphQLError(message, extensions=extensions)])
+
+
+def _report(requested: int, actual: int, status: BucketStatus) -> dict[str, Any]:
+    return {
+        "requestedQueryCost": requested,
+        "actualQueryCost": actual,
+        "throttleStatus": status.as_extension(),
+    }
