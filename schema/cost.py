@@ -22,6 +22,7 @@ maximumAvailable currentlyAvailable restoreRate } }`.
 
 from __future__ import annotations
 
+import functools
 from collections.abc import AsyncIterator, Mapping
 from typing import Any
 
@@ -232,14 +233,15 @@ class QueryCost(SchemaExtension):
         settings = request.settings
         document = context.graphql_document
         assert document is not None
-        schema = context.schema._schema
-        requested = query_cost(
-            schema,
+        cost_of = functools.partial(
+            query_cost,
+            context.schema._schema,
             document,
             operation_name=context.operation_name,
             variables=context.variables,
             page_size=settings.max_page_size,
         )
+        requested = cost_of()
         bucket = request.services.cost_bucket
         subject = bucket_subject(request)
         now = request.now().timestamp()
@@ -264,17 +266,7 @@ class QueryCost(SchemaExtension):
             yield
             return
         yield
-        result = context.result
-        data = getattr(result, "data", None)
-        actual = query_cost(
-            schema,
-            document,
-            operation_name=context.operation_name,
-            variables=context.variables,
-            page_size=settings.max_page_size,
-            data=data,
-            actual=True,
-        )
+        actual = cost_of(data=getattr(context.result, "data", None), actual=True)
         status = await bucket.give_back(subject, requested - actual, request.now().timestamp())
         self.cost = _report(requested, actual, status)
 
