@@ -4,6 +4,8 @@
 #   make test     pytest, then ruff check, ruff format --check and mypy (non-zero on any failure)
 #   make lint     ruff check, ruff format --check, mypy
 #   make bench    every bench/*.py script (files starting with "_" are helpers, not run)
+#   make fuzz     10,000 generated GraphQL operations against the app (FUZZ_COUNT=N)
+#   make lock     re-resolve requirements/*.lock (what every install uses) from pyproject.toml
 #   make schema   write the GraphQL SDL to schema.graphql
 #   make clean    caches and build output; `make distclean` also removes .venv and the local DB
 #
@@ -22,10 +24,10 @@ DEV_STAMP := $(VENV)/.installed-dev
 
 .DEFAULT_GOAL := help
 .DELETE_ON_ERROR:
-.PHONY: help run test lint bench schema clean distclean install install-dev
+.PHONY: help run test lint bench fuzz lock schema clean distclean install install-dev
 
 help:
-	@sed -n '1,11s/^# \{0,1\}//p' $(firstword $(MAKEFILE_LIST))
+	@sed -n '1,13s/^# \{0,1\}//p' $(firstword $(MAKEFILE_LIST))
 
 # --- environment -------------------------------------------------------------------------
 
@@ -36,18 +38,28 @@ $(VPY):
 		echo "Run e.g. 'make PYTHON=python3.11 ...'." >&2; exit 1; }
 	$(PYTHON) -m venv $(VENV) || { rm -rf $(VENV); exit 1; }
 
-# Reinstall only when pyproject.toml is newer than the stamp.
-$(RUN_STAMP): pyproject.toml | $(VPY)
-	$(VPY) -m pip install -e .
+# Installs exactly the versions of the lock files (requirements/*.lock, `make lock`), then
+# the project itself; again only when pyproject.toml or a lock is newer than the stamp.
+$(RUN_STAMP): pyproject.toml requirements/run.lock | $(VPY)
+	$(VPY) -m pip install -r requirements/run.lock
+	$(VPY) -m pip install --no-deps -e .
 	@touch $@
 
 # The dev extras include the runtime dependencies, so `make run` needs nothing more after it.
-$(DEV_STAMP): pyproject.toml | $(VPY)
-	$(VPY) -m pip install -e '.[dev]'
+$(DEV_STAMP): pyproject.toml requirements/dev.lock | $(VPY)
+	$(VPY) -m pip install -r requirements/dev.lock
+	$(VPY) -m pip install --no-deps -e .
 	@touch $@ $(RUN_STAMP)
 
 install: $(RUN_STAMP)
 install-dev: $(DEV_STAMP)
+
+# Re-resolve the lock files from pyproject.toml (uv, a dev dependency): every platform,
+# Python 3.11 and later. Commit the result.
+LOCK = $(BIN)/uv pip compile pyproject.toml --universal --python-version 3.11 --no-header --quiet
+lock: $(DEV_STAMP)
+	$(LOCK) -o requirements/run.lock
+	$(LOCK) --extra dev -o requirements/dev.lock
 
 # --- commands ----------------------------------------------------------------------------
 
@@ -86,6 +98,10 @@ bench: $(DEV_STAMP)
 	done; \
 	if [ "$$ran" -eq 0 ]; then echo "no bench/*.py scripts found"; fi; \
 	if [ -n "$$failed" ]; then echo "FAILED:$$failed" >&2; exit 1; fi
+
+FUZZ_COUNT ?= 10000
+fuzz: $(DEV_STAMP)
+	$(VPY) bench/fuzz_api.py --count $(FUZZ_COUNT)
 
 # Written to a temporary file first: a failing export never leaves a truncated schema.
 schema: $(RUN_STAMP)
