@@ -41,6 +41,7 @@ class PartnerGraphQL(GraphQL[RequestContext, None]):
                 depth_limit=settings.query_depth_limit,
                 introspection=settings.introspection,
                 max_list_length=settings.max_list_length,
+                max_aliases=settings.max_aliases,
             ),
             graphql_ide="graphiql" if settings.graphiql and not settings.production else None,
             allow_queries_via_get=not settings.production,

@@ -101,6 +101,9 @@ class Settings(BaseSettings):
         default=20_000, ge=100, description="Longest GraphQL document, in characters."
     )
     max_variables: int = Field(default=50, ge=1, description="Most variables in one request.")
+    max_aliases: int = Field(
+        default=30, ge=0, description="Most aliases in one document (MAX_ALIASES_EXCEEDED)."
+    )
     # Query cost (schema/cost.py) and its leaky bucket per caller (resolvers/cost_bucket.py).
     max_query_cost: int = Field(
         default=5000, ge=1, description="Most a single query may cost (MAX_COST_EXCEEDED)."

@@ -5,24 +5,34 @@ ValidationCache, keyed by the rule classes, keeps hitting):
   the whole request before any password is checked (PASSWORD_FIELDS_LIMIT);
 - no list literal longer than `max_list_length` (variables are checked before parsing, in
   `app.request_limits`);
-- introspection only where the settings allow it.
+- introspection only where the settings allow it;
+- before validation (an extension, as validating hundreds of aliased fields is itself
+  the cost): at most `max_aliases` aliases (MAX_ALIASES_EXCEEDED).
 
 A mutation that checks a password (or hashes one) is listed in PASSWORD_CHECKING_FIELDS.
 """
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from typing import Any
 
 from graphql import (
+    DocumentNode,
     FieldNode,
+    FragmentDefinitionNode,
+    FragmentSpreadNode,
     GraphQLError,
+    InlineFragmentNode,
     ListValueNode,
+    OperationDefinitionNode,
+    SelectionSetNode,
     ValidationContext,
     ValidationRule,
 )
 from graphql.validation import NoSchemaIntrospectionCustomRule
 from graphql.validation.rules import ASTValidationRule
+from strawberry.extensions import SchemaExtension, ValidationCache
 
 #: Mutation fields that check (or hash) a password. Add yours here.
 PASSWORD_CHECKING_FIELDS = frozenset(
@@ -79,3 +89,73 @@ def edge_rules(*, max_list_length: int, introspection: bool) -> list[type[ASTVal
     if not introspection:
         rules.append(NoSchemaIntrospectionCustomRule)
     return rules
+
+
+MAX_ALIASES_EXCEEDED = "MAX_ALIASES_EXCEEDED"
+
+
+def count_aliases(document: DocumentNode) -> int:
+    """Aliased fields in the operations, each fragment counted at every spread of it (a
+    fragment spread many times multiplies its aliases); a cyclic fragment counts once."""
+    fragments = {
+        d.name.value: d for d in document.definitions if isinstance(d, FragmentDefinitionNode)
+    }
+    memo: dict[str, int] = {}
+
+    def walk(selection_set: SelectionSetNode | None, visiting: frozenset[str]) -> int:
+        total = 0
+        stack = [selection_set] if selection_set is not None else []
+        while stack:
+            current = stack.pop()
+            for sel in current.selections:
+                if isinstance(sel, FieldNode):
+                    total += sel.alias is not None
+                    if sel.selection_set is not None:
+                        stack.append(sel.selection_set)
+                elif isinstance(sel, InlineFragmentNode):
+                    stack.append(sel.selection_set)
+                elif isinstance(sel, FragmentSpreadNode):
+                    name = sel.name.value
+                    if name in visiting or name not in fragments:
+                        continue
+                    if name not in memo:
+                        memo[name] = walk(fragments[name].selection_set, visiting | {name})
+                    total += memo[name]
+        return total
+
+    return sum(
+        walk(d.selection_set, frozenset())
+        for d in document.definitions
+        if isinstance(d, OperationDefinitionNode)
+    )
+
+
+def alias_limit(max_aliases: int) -> type[SchemaExtension]:
+    """Refuses a document with more than `max_aliases` aliases before it is validated
+    (validating hundreds of aliased fields is itself the expensive part)."""
+
+    class AliasLimit(SchemaExtension):
+        def on_validate(self) -> Iterator[None]:
+            context = self.execution_context
+            document = context.graphql_document
+            if document is not None and count_aliases(document) > max_aliases:
+                context.pre_execution_errors = [
+                    GraphQLError(
+                        f"At most {max_aliases} aliases per request.",
+                        extensions={"code": MAX_ALIASES_EXCEEDED},
+                    )
+                ]
+            yield
+
+    return AliasLimit
+
+
+class EdgeValidationCache(ValidationCache):
+    """strawberry's ValidationCache, that leaves a document refused before validation
+    (`alias_limit`) refused instead of validating it anyway."""
+
+    def on_validate(self) -> Iterator[None]:
+        if self.execution_context.pre_execution_errors:
+            yield
+            return
+        yield from super().on_validate()

@@ -8,7 +8,6 @@ from strawberry.extensions import (
     MaxTokensLimiter,
     ParserCache,
     SchemaExtension,
-    ValidationCache,
 )
 from strawberry.extensions.query_depth_limiter import create_validator
 from strawberry.schema.config import StrawberryConfig
@@ -25,7 +24,7 @@ from schema.lockdown import NoSuggestions
 from schema.members import MemberMutations
 from schema.program import PROGRAM_TYPES, ProgramMutations, ProgramQueries
 from schema.queries import CoreQueries
-from schema.request_rules import edge_rules
+from schema.request_rules import EdgeValidationCache, alias_limit, edge_rules
 from schema.types import Client, Grant, Invoice, Organization, Partner, Product, User
 from schema.types.member import Member, MemberInvitation
 from schema.types.session import Session
@@ -55,6 +54,7 @@ def build_schema(
     depth_limit: int = 12,
     introspection: bool = True,
     max_list_length: int = 100,
+    max_aliases: int = 30,
 ) -> strawberry.Schema:
     # Validation rules are classes made once: strawberry's ValidationCache is keyed by
     # them, and a class made per request (QueryDepthLimiter's) would never hit it.
@@ -63,6 +63,7 @@ def build_schema(
         *edge_rules(max_list_length=max_list_length, introspection=introspection),
     )
     lockdown: list[type[SchemaExtension]] = [NoSuggestions] if production else []
+    too_many_aliases = alias_limit(max_aliases)
     return strawberry.Schema(
         query=Query,
         mutation=Mutation,
@@ -88,7 +89,8 @@ def build_schema(
             lambda: AddValidationRules(list(rules)),
             lambda: MaxTokensLimiter(max_token_count=5000),
             lambda: ParserCache(maxsize=256),
-            lambda: ValidationCache(maxsize=256),
+            too_many_aliases,
+            lambda: EdgeValidationCache(maxsize=256),
             PublicErrors,
             QueryCost,
             *lockdown,

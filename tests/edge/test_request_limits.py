@@ -65,6 +65,28 @@ async def test_too_many_variables_and_long_list_variables(edge: Edge) -> None:
     assert "errors" not in fine.json()
 
 
+def test_aliases_are_counted_through_fragment_spreads() -> None:
+    from graphql import parse
+
+    from schema.request_rules import count_aliases
+
+    assert count_aliases(parse("{ a: __typename b: __typename viewer { c: id } }")) == 3
+    spread = " ".join(["...F"] * 10)
+    document = parse(f"{{ {spread} }} fragment F on Query {{ x: __typename y: __typename }}")
+    assert count_aliases(document) == 20
+    cyclic = parse("{ ...A } fragment A on Query { a: __typename ...A }")
+    assert count_aliases(cyclic) == 1
+
+
+async def test_too_many_aliases_are_refused_before_validation(edge: Edge) -> None:
+    fragment = "fragment F on Query { " + " ".join(f"a{n}: __typename" for n in range(4)) + " }"
+    response = await edge.post({"query": "{ " + " ".join(["...F"] * 8) + " } " + fragment})
+    [error] = response.json()["errors"]
+    assert error["extensions"] == {"code": "MAX_ALIASES_EXCEEDED"}
+    fine = await edge.post({"query": "{ " + " ".join(["...F"] * 7) + " } " + fragment})
+    assert fine.json()["data"] == {"a0": "Query", "a1": "Query", "a2": "Query", "a3": "Query"}
+
+
 EXPECTED = {
     "x-content-type-options": "nosniff",
     "referrer-policy": "no-referrer",
