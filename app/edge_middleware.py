@@ -5,7 +5,7 @@
   arrives and refused the moment it goes over. Nothing downstream ever holds more.
 - **Security headers** on every response, refusals included: `X-Content-Type-Options`,
   `Referrer-Policy`, `X-Frame-Options`, a strict `Content-Security-Policy` (with
-  `frame-ancestors 'none'`; HTML pages get `security_headers.html_policy`, 'self' only),
+  `frame-ancestors 'none'`; HTML pages get `content_security_policy_html`, 'self' only),
   `Cross-Origin-Opener-Policy`, `Cache-Control: no-store` unless the route set one, and
   `Strict-Transport-Security` when `hsts_seconds` is set.
 - **Outages**: PostgreSQL or Redis out of reach on any route (the exports too) answers 503
