@@ -106,13 +106,13 @@ class Settings(BaseSettings):
     )
     # Query cost (schema/cost.py) and its leaky bucket per caller (resolvers/cost_bucket.py).
     max_query_cost: int = Field(
-        default=5000, ge=1, description="Most a single query may cost (MAX_COST_EXCEEDED)."
+        default=50_000, ge=1, description="Most a single query may cost (MAX_COST_EXCEEDED)."
     )
     cost_bucket_size: int = Field(
-        default=20_000, ge=1, description="Points a caller's bucket holds (maximumAvailable)."
+        default=100_000, ge=1, description="Points a caller's bucket holds (maximumAvailable)."
     )
     cost_restore_rate: float = Field(
-        default=1000.0, gt=0, description="Points a second the bucket refills (restoreRate)."
+        default=5000.0, gt=0, description="Points a second the bucket refills (restoreRate)."
     )
     # Security headers on every response (app/edge_middleware.py).
     hsts_seconds: int = Field(

@@ -57,19 +57,24 @@ async def test_every_answer_reports_its_cost(edge: Edge) -> None:
     assert report["actualQueryCost"] == cost(DASHBOARD, data=body["data"], actual=True)
     assert 0 < report["actualQueryCost"] < 924
     status = report["throttleStatus"]
-    assert status["maximumAvailable"] == 20_000
-    assert status["restoreRate"] == 1000
+    assert status["maximumAvailable"] == 100_000
+    assert status["restoreRate"] == 5000
     # Took 924, got back what was not spent.
-    assert status["currentlyAvailable"] == 20_000 - report["actualQueryCost"]
+    assert status["currentlyAvailable"] == 100_000 - report["actualQueryCost"]
 
 
 async def test_over_the_maximum_is_refused_before_anything_runs(edge: Edge) -> None:
     token = await edge.login("rep@partner.example")
-    huge = DASHBOARD.replace("first: 20", "first: 100")
+    full_pages = DASHBOARD.replace("first: 20", "first: 100")
+    assert cost(full_pages) == 20604  # two nested full pages: allowed
+    # Three copies of it under aliases: over the maximum of 50,000.
+    clients = full_pages.split("partner { id ")[1].rsplit("} } } } }", 1)[0]
+    huge = full_pages.replace(clients, " ".join(f"c{n}: {clients}" for n in range(3)))
+    assert cost(huge) == 1 + 1 + 3 * (2 + 100 * (1 + 1 + 102 + 102)) == 61808
     body = (await edge.gql(huge, token=token)).json()
     assert body["data"] is None
     [error] = body["errors"]
-    assert error["extensions"] == {"code": "MAX_COST_EXCEEDED", "cost": 20604, "maxCost": 5000}
+    assert error["extensions"] == {"code": "MAX_COST_EXCEEDED", "cost": 61808, "maxCost": 50_000}
     assert body["extensions"]["cost"]["actualQueryCost"] == 0
 
 
