@@ -10,11 +10,13 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from db.models import Grant
 from domain.enums import AccessLevel, Side
 from domain.grants import Access, GrantAction, GrantError, validate_access
+from domain.integration_events import EventKind
 from resolvers.auth import require_writer
 from resolvers.context import RequestContext
 from resolvers.grants.common import (
     _audit,
     _client_product_ids,
+    _event,
     _load_for_update,
     _Run,
     _set_products,
@@ -44,6 +46,7 @@ async def edit_access(ctx: RequestContext, *, grant_id: int, access: Access) -> 
         loaded.product_ids = access.product_ids
         await session.flush()
         _audit(session, ctx, "edit_access", loaded, before, grant.client_id)
+        await _event(session, ctx.now(), EventKind.GRANT_ACCESS_CHANGED, loaded)
         mail = await _mail_context(session, ctx, loaded)
         await _notify(session, loaded.partner_organization_id, "grant_access_changed", mail)
         return grant
@@ -70,6 +73,7 @@ async def change_payment_methods(
         grant.payment_methods = payment_methods
         await session.flush()
         _audit(session, ctx, "change_payment_methods", loaded, before, grant.client_id)
+        await _event(session, ctx.now(), EventKind.GRANT_PAYMENT_METHODS_CHANGED, loaded)
         await _notify(
             session,
             loaded.partner_organization_id,

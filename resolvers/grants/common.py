@@ -5,7 +5,7 @@ each use case in one transaction."""
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import timedelta
+from datetime import datetime, timedelta
 from typing import Any
 
 from sqlalchemy import delete, select
@@ -25,10 +25,13 @@ from domain.grants import (
     require_legal_representative,
     sides_allowed,
 )
+from domain.integration_events import EventFacts, EventKind
 from domain.pricing import default_catalog
 from resolvers.context import RequestContext
 from resolvers.errors import UNAUTHENTICATED, UseCaseError, not_found
 from resolvers.events import record_audit
+from resolvers.integration_events import record_event
+from resolvers.integration_events.views import grant_view
 from resolvers.tokens import digest, new_secret
 
 INVITATION_PREFIX = "pgi"
@@ -152,6 +155,25 @@ def _transition(ctx: RequestContext, loaded: LoadedGrant, action: GrantAction) -
     status = effective_status(loaded.grant.status, loaded.grant.invitation_expires_at, ctx.now())
     return next_status(
         action, status, initiated_by=loaded.grant.initiated_by, actor_side=side, actor_role=role
+    )
+
+
+async def _event(
+    session: AsyncSession, now: datetime, kind: EventKind, loaded: LoadedGrant
+) -> None:
+    """The integration event of a grant change, to both sides (in the same transaction)."""
+    facts = loaded.facts
+    await record_event(
+        session,
+        kind,
+        subject_type="Grant",
+        subject_id=loaded.grant.id,
+        facts=EventFacts(
+            partner_organization_id=loaded.partner_organization_id,
+            client_organization_id=loaded.grant.client_id,
+        ),
+        view=lambda org: grant_view(facts, loaded.grant, org),
+        now=now,
     )
 
 

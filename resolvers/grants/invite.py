@@ -11,6 +11,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from db.models import Grant, Membership, Partner, User
 from domain.enums import GrantStatus, PartnerStatus, Role, Side
 from domain.grants import Access, validate_access
+from domain.integration_events import EventKind
 from resolvers.auth import require_writer
 from resolvers.context import RequestContext
 from resolvers.errors import UseCaseError, not_found
@@ -22,6 +23,7 @@ from resolvers.grants.common import (
     _acting_role,
     _audit,
     _client_product_ids,
+    _event,
     _invitation,
     _live_grant_exists,
     _responsible_user_id,
@@ -125,6 +127,7 @@ async def _invite_client(
     await session.flush()
     loaded = LoadedGrant(grant, partner_org_id, frozenset())
     _audit(session, ctx, "invite", loaded, None, partner_org_id)
+    await _event(session, ctx.now(), EventKind.GRANT_INVITED, loaded)
     mail = await _mail_context(session, ctx, loaded)
     emit_email(
         session,
@@ -177,6 +180,7 @@ async def _invite_partner(
     await _set_products(session, grant, access.product_ids)
     loaded = LoadedGrant(grant, partner.organization_id, access.product_ids)
     _audit(session, ctx, "invite", loaded, None, client_org_id)
+    await _event(session, ctx.now(), EventKind.GRANT_INVITED, loaded)
     mail = await _mail_context(session, ctx, loaded)
     await _notify(
         session,

@@ -9,6 +9,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from db.models import Grant
 from domain.enums import AccessLevel, Role, Side
 from domain.grants import Access, GrantAction, effective_status, next_status, validate_access
+from domain.integration_events import EventKind
 from resolvers.auth import require_writer
 from resolvers.context import RequestContext
 from resolvers.errors import UseCaseError
@@ -18,6 +19,7 @@ from resolvers.grants.common import (
     _acting_role,
     _audit,
     _client_product_ids,
+    _event,
     _is_invitee,
     _live_grant_exists,
     _load,
@@ -100,6 +102,7 @@ async def accept(
         loaded.product_ids = granted.product_ids
         await session.flush()
         _audit(session, ctx, "accept", loaded, before, grant.client_id)
+        await _event(session, ctx.now(), EventKind.GRANT_ACCEPTED, loaded)
         # SPEC: a partner user who was an EXTERNAL member of the client has that
         # membership updated once the partnership begins (same transaction).
         await absorb_external_memberships(
@@ -178,6 +181,7 @@ async def refuse(ctx: RequestContext, *, grant_id: int, token: str | None = None
                 client_id=grant.client_id,
             )
         _audit(session, ctx, "refuse", loaded, before, grant.client_id)
+        await _event(session, ctx.now(), EventKind.GRANT_REFUSED, loaded)
         inviting = (
             loaded.partner_organization_id
             if grant.initiated_by is Side.PARTNER
