@@ -28,6 +28,7 @@ from schema.request_rules import edge_rules
 from schema.types import Client, Grant, Invoice, Organization, Partner, Product, User
 from schema.types.member import Member, MemberInvitation
 from schema.types.session import Session
+from schema.webhooks import WEBHOOK_TYPES, WebhookMutations
 
 
 @strawberry.type(description="Read the partner program.")
@@ -44,6 +45,7 @@ class Mutation(
     CommerceMutations,
     ProgramMutations,
     BidMutations,
+    WebhookMutations,
 ):
     pass
 
@@ -81,6 +83,7 @@ def build_schema(
             Session,
             User,
             *PROGRAM_TYPES,
+            *WEBHOOK_TYPES,
         ],
         config=StrawberryConfig(disable_field_suggestions=production),
         extensions=[

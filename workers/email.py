@@ -113,6 +113,9 @@ TEMPLATE_KEYS: dict[str, frozenset[str]] = {
     "member_invitation": frozenset(
         {"organization_name", "inviter_name", "role", "accept_url", "token", "days"}
     ),
+    "webhook_endpoint_disabled": frozenset(
+        {"organization_name", "url", "failing_since", "last_error", "settings_url"}
+    ),
     "cashback_statement": frozenset(
         {"partner_name", "period", "credit_count", "credited", "corrected", "closing_balance"}
     ),
