@@ -19,6 +19,7 @@ from starlette.types import Receive, Scope, Send
 from strawberry.asgi import GraphQL
 
 from app import edge_http
+from app import idempotency as idempotency_http
 from app.audit_export import audit_export_route
 from app.exports import export_route
 from app.memory import tune_after_start_up
@@ -86,9 +87,21 @@ class PartnerGraphQL(GraphQL[RequestContext, None]):
                 viewer = await authenticate(self.runtime.services, token)
                 if viewer is not None:
                     context.act_as(viewer)
-            return await super().execute_operation(*args, **kwargs)
+            request = kwargs["request"]
+            answered = await idempotency_http.before(request, context, data)
+            if answered is not None:
+                return answered
+            try:
+                return await super().execute_operation(*args, **kwargs)
+            except BaseException:
+                await idempotency_http.abandon(request)
+                raise
         finally:
             await context.close()
+
+    async def process_result(self, request: Any, result: Any) -> Any:
+        response = await super().process_result(request, result)
+        return await idempotency_http.after(request, response)
 
     def encode_json(self, data: object) -> bytes:
         # The same compact JSON as Strawberry's json.dumps(separators=(",", ":")), faster.
@@ -139,7 +152,7 @@ def create_app(settings: Settings | None = None, *, start_workers: bool = True) 
                 CORSMiddleware,
                 allow_origins=settings.cors_origins,
                 allow_methods=["GET", "POST", "OPTIONS"],
-                allow_headers=["authorization", "content-type"],
+                allow_headers=["authorization", "content-type", "idempotency-key"],
                 max_age=600,
             )
         ],

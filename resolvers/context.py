@@ -51,6 +51,9 @@ class RequestContext:
     db: RequestSession = field(init=False)
     # The caller's address (behind a trusted proxy, from its header): throttling counts it.
     client_ip: str | None = None
+    # The request's Idempotency-Key once claimed (resolvers.idempotency): order writes
+    # also keep it on the order, as their deprecated `idempotencyKey` input does.
+    idempotency_key: str | None = None
     loaders: Loaders = field(init=False)
     _loader_sets: dict[type[Any], Any] = field(init=False, default_factory=dict)
 
