@@ -89,6 +89,7 @@ TEMPLATE_KEYS: dict[str, frozenset[str]] = {
     "grant_access_changed": frozenset({*_GRANT, "actor_name", "level", "products"}),
     "grant_payment_methods_changed": frozenset({*_GRANT, "actor_name", "payment_methods"}),
     "grant_stopped": frozenset({*_GRANT, "actor_name"}),
+    "grant_ending": frozenset({*_GRANT, "ends_at", "days"}),
     "bid_verify_email": frozenset({"author_name", "summary", "deadline", "verify_url"}),
     "bid_published": frozenset({"author_name", "summary", "matching_partners", "manage_url"}),
     "bid_received": frozenset(

@@ -20,6 +20,7 @@ from domain.enums import GrantStatus, Role, Side
 from domain.grants import (
     LIVE_STATUSES,
     GrantAction,
+    Term,
     effective_status,
     next_status,
     require_legal_representative,
@@ -90,6 +91,8 @@ class LoadedGrant:
             "level": g.level.value if g.level else None,
             "payment_methods": g.payment_methods.value if g.payment_methods else None,
             "product_ids": sorted(self.product_ids),
+            "ends_at": g.ends_at.isoformat() if g.ends_at else None,
+            "renews_automatically": bool(g.renews_automatically),
         }
 
 
@@ -150,9 +153,16 @@ def _actor(
     return Side.CLIENT, None
 
 
+def grant_status(grant: Grant, now: datetime) -> GrantStatus:
+    """The grant's status in effect: expired once past its invitation's expiry or its end."""
+    return effective_status(
+        grant.status, grant.invitation_expires_at, now, grant.ends_at, grant.renews_automatically
+    )
+
+
 def _transition(ctx: RequestContext, loaded: LoadedGrant, action: GrantAction) -> GrantStatus:
     side, role = _actor(ctx, loaded, action)
-    status = effective_status(loaded.grant.status, loaded.grant.invitation_expires_at, ctx.now())
+    status = grant_status(loaded.grant, ctx.now())
     return next_status(
         action, status, initiated_by=loaded.grant.initiated_by, actor_side=side, actor_role=role
     )
@@ -175,6 +185,14 @@ async def _event(
         view=lambda org: grant_view(facts, loaded.grant, org),
         now=now,
     )
+
+
+def _apply_term(grant: Grant, term: Term, now: datetime) -> None:
+    """Set (or clear) the grant's end; a new term is warned about afresh."""
+    grant.ends_at = term.ends_at
+    grant.renews_automatically = term.renews_automatically
+    grant.term_started_at = now if term.ends_at is not None else None
+    grant.end_warning_days_sent = None
 
 
 def _audit(

@@ -44,7 +44,8 @@ def grant_view(facts: GrantFacts, grant: Grant, organization_id: int) -> dict[st
         "initiatedBy": grant.initiated_by.value,
         "level": grant.level.value if grant.level else None,
         "paymentMethods": grant.payment_methods.value if grant.payment_methods else None,
-        "endsAt": _when(getattr(grant, "ends_at", None)),
+        "endsAt": _when(grant.ends_at),
+        "renewsAutomatically": bool(grant.renews_automatically),
         "partner": ref("Partner", grant.partner_id),
         "grantedProducts": [
             ref("Product", p)
