@@ -14,9 +14,12 @@ from starlette.middleware import Middleware
 from starlette.middleware.cors import CORSMiddleware
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
-from starlette.routing import Route
+from starlette.routing import Route, WebSocketRoute
 from starlette.types import Receive, Scope, Send
 from strawberry.asgi import GraphQL
+from strawberry.exceptions import ConnectionRejectionError
+from strawberry.subscriptions import GRAPHQL_TRANSPORT_WS_PROTOCOL
+from strawberry.types.unset import UNSET
 
 from app import edge_http
 from app import idempotency as idempotency_http
@@ -43,6 +46,7 @@ class PartnerGraphQL(GraphQL[RequestContext, None]):
             ),
             graphql_ide="graphiql" if settings.graphiql and not settings.production else None,
             allow_queries_via_get=not settings.production,
+            subscription_protocols=(GRAPHQL_TRANSPORT_WS_PROTOCOL,),
         )
         self.runtime = runtime
 
@@ -66,6 +70,18 @@ class PartnerGraphQL(GraphQL[RequestContext, None]):
             sub_response.status_code = status
             sub_response.headers.update(headers)
         return super().create_response(response_data, sub_response)
+
+    async def on_ws_connect(self, context: RequestContext) -> Any:
+        """graphql-transport-ws: the bearer token comes in connection_init's payload."""
+        params = context.connection_params or {}
+        raw = params.get("Authorization") or params.get("authorization")
+        token = bearer_token(raw) if isinstance(raw, str) else None
+        viewer = await authenticate(self.runtime.services, token)
+        if viewer is None:
+            raise ConnectionRejectionError({"code": "UNAUTHENTICATED"})
+        context.act_as(viewer)
+        context.subscription_token = token
+        return UNSET
 
     async def get_context(self, request: Any, response: Any) -> RequestContext:
         services = self.runtime.services
@@ -142,6 +158,7 @@ def create_app(settings: Settings | None = None, *, start_workers: bool = True) 
     app = Starlette(
         routes=[
             Route("/graphql", graphql, methods=["GET", "POST"]),
+            WebSocketRoute("/graphql", graphql),
             Route("/healthz", healthz),
             Route("/readyz", readyz),
             export_route,

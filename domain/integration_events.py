@@ -14,7 +14,7 @@ import enum
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 
-from domain.access import GrantFacts, MembershipFacts, Viewer, can_see_product
+from domain.access import BILLING_ROLES, GrantFacts, MembershipFacts, Viewer, can_see_product
 from domain.enums import Role
 
 
@@ -109,3 +109,15 @@ def audience(kind: EventKind, facts: EventFacts) -> frozenset[int]:
     else:  # pragma: no cover - every kind is decided above
         raise AssertionError(kind)
     return frozenset(org for org in found if org is not None)
+
+
+def subscriber_may_receive(kind: EventKind, role: Role | None, *, sees_grant: bool) -> bool:
+    """A live subscriber, member of the receiving organization with ``role``, gets the
+    event if it reads everything the organization reads (legal representatives and
+    administrators), or, for a grant event, if it sees that grant now (``sees_grant``:
+    a collaborator acting for the client)."""
+    if role is None:
+        return False
+    if role in BILLING_ROLES:
+        return True
+    return kind in GRANT_KINDS and sees_grant

@@ -25,6 +25,7 @@ from schema.members import MemberMutations
 from schema.program import PROGRAM_TYPES, ProgramMutations, ProgramQueries
 from schema.queries import CoreQueries
 from schema.request_rules import edge_rules
+from schema.subscriptions import Subscription
 from schema.types import Client, Grant, Invoice, Organization, Partner, Product, User
 from schema.types.member import Member, MemberInvitation
 from schema.types.session import Session
@@ -67,6 +68,7 @@ def build_schema(
     return strawberry.Schema(
         query=Query,
         mutation=Mutation,
+        subscription=Subscription,
         types=[
             Bid,
             Client,

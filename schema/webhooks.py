@@ -36,6 +36,9 @@ for _enum, _description in [
 class IntegrationEvent:
     id: str = strawberry.field(description="The event id (the `webhook-id` header).")
     kind: EventKind = strawberry.field(description="What happened.")
+    organization_id: strawberry.ID = strawberry.field(
+        description="The organization that received it (its view of the object)."
+    )
     occurred_at: datetime = strawberry.field(description="When it committed.")
     payload: JSON = strawberry.field(
         description="The body sent: id, type, timestamp and the object (`data`)."
@@ -46,6 +49,7 @@ class IntegrationEvent:
         return cls(
             id=row.event_key,
             kind=EventKindEnum(row.kind),
+            organization_id=strawberry.ID(encode_id("Organization", row.organization_id)),
             occurred_at=row.occurred_at,
             payload=cast(Any, row.payload),
         )

@@ -11,10 +11,8 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from db.models import IntegrationEvent
 from domain.integration_events import EventFacts, EventKind, audience
-
-#: ``session.info`` key: the ids of the events this transaction recorded (published to
-#: live subscribers once it commits).
-RECORDED = "integration_events"
+from resolvers.events import after_commit
+from resolvers.subscriptions.bus import publish
 
 View = Callable[[int], dict[str, Any]]
 
@@ -87,6 +85,7 @@ async def record_events(
         return []
     session.add_all(events)
     await session.flush()
-    session.info.setdefault(RECORDED, []).extend(e.id for e in events)
+    ids = [e.id for e in events]
+    after_commit(session, lambda: publish(ids))
     await queue_deliveries(session, events)
     return events
