@@ -17,7 +17,7 @@ from dataclasses import dataclass
 from sqlalchemy import select
 
 from db.models import IntegrationEvent
-from domain.access import can_see_grant
+from domain.access import BILLING_ROLES, can_see_grant
 from domain.integration_events import EventKind, subscriber_may_receive
 from resolvers.auth import authenticate
 from resolvers.context import RequestContext
@@ -88,7 +88,7 @@ _cache = EventCache()
 async def _may_receive(ctx: RequestContext, event: IntegrationEvent) -> bool:
     role = ctx.viewer.role_in(event.organization_id)
     sees_grant = False
-    if role is not None and event.subject_type == "Grant":
+    if role is not None and role not in BILLING_ROLES and event.subject_type == "Grant":
         facts = await ctx.loaders.grant_facts.load(event.subject_id)
         sees_grant = facts is not None and can_see_grant(ctx.viewer, facts)
     return subscriber_may_receive(EventKind(event.kind), role, sees_grant=sees_grant)

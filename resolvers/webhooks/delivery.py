@@ -275,7 +275,6 @@ async def record(
         delivery = await _lock(session, attempt.delivery_id)
         if delivery is None or delivery.status is not WebhookDeliveryStatus.PENDING:
             return follow  # deleted with its endpoint meanwhile
-        endpoint = await session.get(WebhookEndpoint, delivery.endpoint_id, with_for_update=True)
         delivery.attempts += 1
         delivery.last_http_status = outcome.http_status
         delivery.last_duration_ms = outcome.duration_ms
@@ -286,9 +285,21 @@ async def record(
             delivery.status = WebhookDeliveryStatus.SUCCEEDED
             delivery.delivered_at = now
             delivery.next_attempt_at = None
-            if endpoint is not None:
-                endpoint.failing_since = None
+            # No lock on the endpoint row unless it was failing: deliveries to one
+            # endpoint do not queue behind each other.
+            await session.execute(
+                update(WebhookEndpoint)
+                .where(
+                    WebhookEndpoint.id == delivery.endpoint_id,
+                    WebhookEndpoint.failing_since.is_not(None),
+                )
+                .values(failing_since=None)
+                .execution_options(synchronize_session=False)
+            )
         else:
+            endpoint = await session.get(
+                WebhookEndpoint, delivery.endpoint_id, with_for_update=True
+            )
             retry_at = next_attempt_at(
                 first_attempt_at=delivery.created_at,
                 attempts=delivery.attempts,
