@@ -24,8 +24,10 @@ from strawberry.types.unset import UNSET
 from app import edge_http
 from app import idempotency as idempotency_http
 from app.audit_export import audit_export_route
+from app.edge_middleware import EdgeMiddleware
 from app.exports import export_route
 from app.memory import tune_after_start_up
+from app.request_limits import RequestLimitExceeded, check_request
 from app.runtime import Runtime
 from config.settings import Settings, get_settings
 from resolvers.auth import authenticate, bearer_token
@@ -56,6 +58,8 @@ class PartnerGraphQL(GraphQL[RequestContext, None]):
             return
         try:
             response = await self.run(Request(scope, receive))
+        except RequestLimitExceeded as exc:
+            response = edge_http.refusal(exc.status_code, exc.code, exc.reason)
         except HTTPException as exc:
             response = edge_http.http_exception_response(exc.status_code, exc.reason)
         except Exception as exc:
@@ -119,6 +123,16 @@ class PartnerGraphQL(GraphQL[RequestContext, None]):
         response = await super().process_result(request, result)
         return await idempotency_http.after(request, response)
 
+    async def parse_http_body(self, request: Any) -> Any:
+        data = await super().parse_http_body(request)
+        for item in data if isinstance(data, list) else [data]:
+            check_request(self.runtime.settings, item.query, item.variables)
+        return data
+
+    def decode_json(self, data: str | bytes) -> object:
+        # orjson refuses invalid UTF-8 as a JSONDecodeError: a 400 with a JSON body.
+        return orjson.loads(data)
+
     def encode_json(self, data: object) -> bytes:
         # The same compact JSON as Strawberry's json.dumps(separators=(",", ":")), faster.
         return orjson.dumps(data)
@@ -165,13 +179,14 @@ def create_app(settings: Settings | None = None, *, start_workers: bool = True) 
             audit_export_route,
         ],
         middleware=[
+            Middleware(EdgeMiddleware, settings=settings),
             Middleware(
                 CORSMiddleware,
                 allow_origins=settings.cors_origins,
                 allow_methods=["GET", "POST", "OPTIONS"],
                 allow_headers=["authorization", "content-type", "idempotency-key"],
                 max_age=600,
-            )
+            ),
         ],
         lifespan=lifespan,
     )
