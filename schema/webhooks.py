@@ -18,7 +18,7 @@ from resolvers.webhooks import queries
 from resolvers.webhooks.queries import DeliveryRow
 from schema.base import UserError, mutate, page_request, to_connection
 from schema.context import Info
-from schema.ids import decode_id, encode_id
+from schema.ids import decode_id, encode_id, primary_keys
 from schema.permissions import IsAuthenticated
 
 EventKind = EventKindEnum
@@ -135,9 +135,7 @@ class WebhookEndpoint(relay.Node):
     async def resolve_nodes(
         cls, *, info: Info, node_ids: Iterable[str], required: bool = False
     ) -> list[WebhookEndpoint | None]:
-        ids: list[int | None] = []
-        for raw in node_ids:
-            ids.append(int(raw) if raw.isdigit() else None)
+        ids = primary_keys(node_ids)
         found = {
             r.id: r
             for r in await queries.endpoints_by_id(info.context, [i for i in ids if i is not None])
