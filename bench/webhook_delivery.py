@@ -155,8 +155,9 @@ async def main(args: argparse.Namespace) -> None:
         install_broker(build_broker(settings), settings)
 
         keys = [(await commit_event(sm, org_id, i))[0] for i in range(args.events)]
-        with tempfile.TemporaryDirectory() as tmp:
-            workers = Workers(url, space, 2, args.threads, Path(tmp) / "workers.log")
+        with tempfile.TemporaryDirectory(prefix="bench-webhooks-") as tmp:
+            log = Path(os.environ.get("BENCH_WORKER_LOG", Path(tmp) / "workers.log"))
+            workers = Workers(url, space, 2, args.threads, log)
             try:
                 await workers.ready(args.timeout)
                 started = time.time()
