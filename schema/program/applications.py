@@ -14,7 +14,7 @@ from domain.error_codes import ErrorCode
 from domain.program import ApplicationStatus
 from schema.base import UserError, field_path
 from schema.context import Info
-from schema.program.common import _ints
+from schema.ids import primary_keys
 from schema.types import Partner
 
 strawberry.enum(ApplicationStatus, description="The decision on a Partner Program application.")
@@ -81,7 +81,7 @@ class PartnerApplication(relay.Node):
     async def resolve_nodes(
         cls, *, info: Info, node_ids: Iterable[str], required: bool = False
     ) -> list[PartnerApplication | None]:
-        ids = _ints(node_ids)
+        ids = primary_keys(node_ids)
         async with info.context.services.sessionmaker() as session:
             rows = {
                 r.id: r
