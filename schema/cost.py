@@ -47,11 +47,12 @@ from graphql import (
 from graphql import ExecutionResult as GraphQLExecutionResult
 from strawberry.extensions import SchemaExtension
 
+from domain.error_codes import ErrorCode
 from resolvers.context import RequestContext
 from resolvers.cost_bucket import BucketStatus, bucket_subject
 from resolvers.throttling import THROTTLED
 
-MAX_COST_EXCEEDED = "MAX_COST_EXCEEDED"
+MAX_COST_EXCEEDED = ErrorCode.MAX_COST_EXCEEDED
 MUTATION_COST = 10
 CONNECTION_COST = 2
 _ABSENT = object()

@@ -34,12 +34,14 @@ from graphql.validation import NoSchemaIntrospectionCustomRule
 from graphql.validation.rules import ASTValidationRule
 from strawberry.extensions import SchemaExtension, ValidationCache
 
+from domain.error_codes import ErrorCode
+
 #: Mutation fields that check (or hash) a password. Add yours here.
 PASSWORD_CHECKING_FIELDS = frozenset(
     {"login", "signUp", "stopCollaboration", "changePassword", "resetPassword"}
 )
-PASSWORD_FIELDS_LIMIT = "PASSWORD_FIELDS_LIMIT"
-LIST_TOO_LONG = "LIST_TOO_LONG"
+PASSWORD_FIELDS_LIMIT = ErrorCode.PASSWORD_FIELDS_LIMIT
+LIST_TOO_LONG = ErrorCode.LIST_TOO_LONG
 
 
 class OnePasswordCheckPerRequest(ValidationRule):
@@ -91,7 +93,7 @@ def edge_rules(*, max_list_length: int, introspection: bool) -> list[type[ASTVal
     return rules
 
 
-MAX_ALIASES_EXCEEDED = "MAX_ALIASES_EXCEEDED"
+MAX_ALIASES_EXCEEDED = ErrorCode.MAX_ALIASES_EXCEEDED
 
 
 def count_aliases(document: DocumentNode) -> int:

@@ -20,11 +20,15 @@ from decimal import Decimal
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from db.models import Order, Partner
+from db.models import Order, Partner, utcnow
 from db.models.ledger import JournalEntry, JournalEntryKind, LedgerAccountKind
 from domain import ledger as books
+from domain.error_codes import ErrorCode
+from domain.integration_events import EventFacts, EventKind
 from domain.money import Currency, Money, MoneyError
 from resolvers.errors import INVALID_INPUT, UseCaseError, not_found
+from resolvers.integration_events import record_event
+from resolvers.integration_events.views import cashback_view
 from resolvers.ledger.journal import (
     _account_ids,
     _AccountSpec,
@@ -42,7 +46,7 @@ CASHBACK_EXPENSE_CODE = "program:cashback_expense"
 #: Far above any real order (NUMERIC(14, 2) holds < 10**12): refuses absurd amounts early.
 MAX_CREDIT_MINOR = 10**11
 
-CASHBACK_CONFLICT = "CASHBACK_CONFLICT"
+CASHBACK_CONFLICT = ErrorCode.CASHBACK_CONFLICT
 
 
 def cashback_key(order_id: int) -> str:
@@ -171,6 +175,15 @@ async def credit_cashback(
     )
     if entry_id is not None:
         logger.info("cashback %s credited to partner %s (order %s)", money, partner_id, order_id)
+        await record_event(
+            session,
+            EventKind.CASHBACK_CREDITED,
+            subject_type="Order",
+            subject_id=order_id,
+            facts=EventFacts(partner_organization_id=partner_org),
+            view=lambda org: cashback_view(order_id, entry_id, money.amount, money.currency),
+            now=utcnow(),
+        )
         return CashbackCredit(entry_id=entry_id, created=True)
     existing = await _existing_credit(session, order_id)
     if existing is None:  # the conflict was on another key: never silently drop a credit
