@@ -22,7 +22,9 @@ from app import edge_http
 from app.audit_export import audit_export_route
 from app.exports import export_route
 from app.memory import tune_after_start_up
+from app.request_log import RequestLogMiddleware
 from app.runtime import Runtime
+from config.logs import current_request
 from config.settings import Settings, get_settings
 from resolvers.auth import authenticate, bearer_token
 from resolvers.context import RequestContext
@@ -86,6 +88,11 @@ class PartnerGraphQL(GraphQL[RequestContext, None]):
                 viewer = await authenticate(self.runtime.services, token)
                 if viewer is not None:
                     context.act_as(viewer)
+                    record = current_request()
+                    if record is not None:
+                        record.user_id = viewer.user_id
+                        record.api_token_id = viewer.api_token_id
+                        record.organizations = sorted(viewer.memberships)
             return await super().execute_operation(*args, **kwargs)
         finally:
             await context.close()
@@ -135,13 +142,14 @@ def create_app(settings: Settings | None = None, *, start_workers: bool = True) 
             audit_export_route,
         ],
         middleware=[
+            Middleware(RequestLogMiddleware),
             Middleware(
                 CORSMiddleware,
                 allow_origins=settings.cors_origins,
                 allow_methods=["GET", "POST", "OPTIONS"],
                 allow_headers=["authorization", "content-type"],
                 max_age=600,
-            )
+            ),
         ],
         lifespan=lifespan,
     )

@@ -4,11 +4,11 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import logging
 import os
 import sys
 from collections.abc import Sequence
 
+from config.logs import configure_logging
 from config.settings import get_settings
 
 
@@ -29,6 +29,10 @@ def _serve(args: argparse.Namespace) -> int:
         workers=args.workers if settings.redis_url else 1,
         proxy_headers=True,
         log_level=args.log_level,
+        # Our logging (config.logs) for uvicorn's records too; one line per request is
+        # app.request_log's, so no access log.
+        log_config=None,
+        access_log=False,
     )
     return 0
 
@@ -47,6 +51,7 @@ def _worker(args: argparse.Namespace) -> int:
         "-m",
         "dramatiq",
         "workers.actors",
+        "--skip-logging",  # each worker process configures ours (workers.actors)
         "--processes",
         str(args.processes),
         "--threads",
@@ -123,7 +128,6 @@ def _export_schema(args: argparse.Namespace) -> int:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s %(message)s")
     parser = argparse.ArgumentParser(prog="partnergraph", description=__doc__)
     commands = parser.add_subparsers(dest="command", required=True)
 
@@ -161,6 +165,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     export.set_defaults(run=_export_schema)
 
     args = parser.parse_args(argv)
+    configure_logging(get_settings())
     code: int = args.run(args)
     return code
 

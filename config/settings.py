@@ -5,8 +5,9 @@ from __future__ import annotations
 import enum
 from functools import lru_cache
 from pathlib import Path
+from typing import Literal
 
-from pydantic import Field, SecretStr, model_validator
+from pydantic import Field, SecretStr, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 DEV_SECRET = "dev-only-secret-change-me"
@@ -93,6 +94,21 @@ class Settings(BaseSettings):
     trusted_proxy_hops: int = Field(
         default=1, ge=1, description="How many trusted proxies append to client_ip_header."
     )
+
+    # --- Operations (issue 10): logs, metrics, traces ---
+    log_format: Literal["auto", "console", "json"] = Field(
+        default="auto",
+        description="Log lines: readable console text, or one JSON object per line; "
+        "auto = JSON in production, console otherwise.",
+    )
+    log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = Field(
+        default="INFO", description="The lowest level logged."
+    )
+
+    @field_validator("log_level", mode="before")
+    @classmethod
+    def _upper_level(cls, value: object) -> object:
+        return value.upper() if isinstance(value, str) else value
 
     @model_validator(mode="after")
     def _production_is_locked_down(self) -> Settings:

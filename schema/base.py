@@ -9,6 +9,7 @@ from typing import Any, TypeVar
 import strawberry
 from strawberry import relay
 
+from config.logs import note_error_code
 from domain import enums
 from domain.errors import DomainError
 from domain.money import Currency as CurrencyEnum
@@ -60,6 +61,7 @@ class UserError:
 
     @classmethod
     def of(cls, error: DomainError) -> UserError:
+        note_error_code(error.code)  # the request's log line counts it
         return cls(field=error.field, message=error.message, code=error.code)
 
 

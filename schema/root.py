@@ -22,6 +22,7 @@ from schema.grants import GrantMutations
 from schema.ledger import LedgerEntry, LedgerQueries
 from schema.lockdown import NoSuggestions
 from schema.members import MemberMutations
+from schema.operation_log import LoggedSchema, OperationLog
 from schema.program import PROGRAM_TYPES, ProgramMutations, ProgramQueries
 from schema.queries import CoreQueries
 from schema.request_rules import edge_rules
@@ -62,7 +63,7 @@ def build_schema(
         *edge_rules(max_list_length=max_list_length, introspection=introspection),
     )
     lockdown: list[type[SchemaExtension]] = [NoSuggestions] if production else []
-    return strawberry.Schema(
+    return LoggedSchema(
         query=Query,
         mutation=Mutation,
         types=[
@@ -89,6 +90,7 @@ def build_schema(
             lambda: ParserCache(maxsize=256),
             lambda: ValidationCache(maxsize=256),
             PublicErrors,
+            OperationLog,
             *lockdown,
         ],
     )

@@ -7,8 +7,11 @@ Importing this module sets the broker up from the environment (``PARTNERGRAPH_*`
 
 from __future__ import annotations
 
+from config.logs import configure_logging
+from config.settings import get_settings
 from workers.broker import setup_broker
 
+configure_logging(get_settings())  # the worker command runs Dramatiq with --skip-logging
 broker = setup_broker()  # also imports every module of workers.broker.ACTOR_MODULES
 
 __all__ = ["broker"]

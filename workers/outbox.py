@@ -44,20 +44,25 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import time
 from collections.abc import Awaitable, Callable, Sequence
 from datetime import timedelta
 from typing import Any
 
 import dramatiq
+import structlog
 from sqlalchemy import and_, false, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
+from config.logs import REQUEST_ID
 from config.settings import Settings
 from db.models import OutboxMessage, utcnow
+from resolvers.outage import is_outage
 from workers import broker as broker_module
 from workers.runtime import worker_sessionmaker
 
 logger = logging.getLogger(__name__)
+job_log = structlog.get_logger("partnergraph.job")
 
 Handler = Callable[[AsyncSession, OutboxMessage], Awaitable[None]]
 
@@ -116,23 +121,38 @@ async def process_once(
     commit it.
     """
     sm = sessionmaker if sessionmaker is not None else await worker_sessionmaker()
-    try:
-        async with sm() as session, session.begin():
-            message = await _lock_message(session, outbox_id)
-            if message is None:
-                logger.warning("outbox message %s not found; nothing to do", outbox_id)
-                return False
-            if message.processed_at is not None:
-                logger.info("outbox message %s already processed; skipped", outbox_id)
-                return False
-            await handler(session, message)
-            message.processed_at = utcnow()
-            message.attempts += 1
-            message.last_error = None
-    except Exception as exc:
-        await _record_failure(sm, outbox_id, exc)
-        raise
+    started = time.perf_counter()
+    with structlog.contextvars.bound_contextvars(outbox_id=outbox_id):
+        try:
+            async with sm() as session, session.begin():
+                message = await _lock_message(session, outbox_id)
+                if message is None:
+                    logger.warning("outbox message %s not found; nothing to do", outbox_id)
+                    return False
+                if message.processed_at is not None:
+                    logger.info("outbox message %s already processed; skipped", outbox_id)
+                    return False
+                with structlog.contextvars.bound_contextvars(
+                    job=message.actor_name, **_log_context(message)
+                ):
+                    await handler(session, message)
+                    message.processed_at = utcnow()
+                    message.attempts += 1
+                    message.last_error = None
+                    job_log.info(
+                        "job done",
+                        attempt=message.attempts,
+                        duration_ms=round((time.perf_counter() - started) * 1000, 2),
+                    )
+        except Exception as exc:
+            await _record_failure(sm, outbox_id, exc)
+            raise
     return True
+
+
+def _log_context(message: OutboxMessage) -> dict[str, str]:
+    context = message.context or {}
+    return {key: str(context[key]) for key in (REQUEST_ID,) if context.get(key)}
 
 
 async def _record_failure(
@@ -171,7 +191,16 @@ def outbox_actor(
 
     def decorator(handler: Handler) -> Handler:
         async def run(outbox_id: int) -> None:
-            await process_once(int(outbox_id), handler)
+            try:
+                await process_once(int(outbox_id), handler)
+            except PermanentJobError:
+                raise
+            except Exception as exc:
+                if not is_outage(exc):
+                    raise  # unexpected: Dramatiq logs it once, with its traceback
+                # A service out of reach (SMTP, Redis, the database): the failure was
+                # logged in one line; Dramatiq retries with back-off, no traceback.
+                raise dramatiq.Retry(f"{type(exc).__name__}: {exc}") from exc
 
         run.__name__ = run.__qualname__ = actor_name
         run.__module__ = handler.__module__
