@@ -133,16 +133,23 @@ def create_app(settings: Settings | None = None, *, start_workers: bool = True) 
         )
 
     graphql = PartnerGraphQL(runtime, settings)
+    routes = [
+        Route("/graphql", graphql, methods=["GET", "POST"]),
+        Route("/healthz", healthz),
+        Route("/readyz", readyz),
+        export_route,
+        audit_export_route,
+    ]
+    observers = []
+    if settings.metrics_enabled:
+        from app.metrics import metrics_endpoint, observe_request
+
+        routes.append(Route("/metrics", metrics_endpoint(runtime)))
+        observers.append(observe_request)
     app = Starlette(
-        routes=[
-            Route("/graphql", graphql, methods=["GET", "POST"]),
-            Route("/healthz", healthz),
-            Route("/readyz", readyz),
-            export_route,
-            audit_export_route,
-        ],
+        routes=routes,
         middleware=[
-            Middleware(RequestLogMiddleware),
+            Middleware(RequestLogMiddleware, observers=observers),
             Middleware(
                 CORSMiddleware,
                 allow_origins=settings.cors_origins,

@@ -6,16 +6,41 @@ import argparse
 import asyncio
 import os
 import sys
+import tempfile
 from collections.abc import Sequence
+from pathlib import Path
 
 from config.logs import configure_logging
-from config.settings import get_settings
+from config.settings import Settings, get_settings
+
+
+def _prepare_metrics(settings: Settings) -> None:
+    """Several processes, one /metrics: their samples go to one folder (config.metrics).
+
+    Before anything imports prometheus_client, so every process starts in multiprocess
+    mode."""
+    if not settings.metrics_enabled:
+        return
+    assert "prometheus_client" not in sys.modules, "imported before its folder was set"
+    given = os.environ.get("PROMETHEUS_MULTIPROC_DIR")
+    if given:  # the operator's: emptied, samples of a previous run would count again
+        path = Path(given)
+        path.mkdir(parents=True, exist_ok=True)
+        for stale in path.glob("*.db"):
+            stale.unlink()
+    else:
+        path = Path(tempfile.mkdtemp(prefix="partnergraph-metrics-"))
+        os.environ["PROMETHEUS_MULTIPROC_DIR"] = str(path)
+    # Dramatiq's Prometheus middleware (the workers' exposition port) reads these.
+    os.environ["dramatiq_prom_db"] = str(path)  # noqa: SIM112
+    os.environ["dramatiq_prom_port"] = str(settings.metrics_worker_port)  # noqa: SIM112
 
 
 def _serve(args: argparse.Namespace) -> int:
     import uvicorn
 
     settings = get_settings()
+    _prepare_metrics(settings)
     if args.migrate:
         from db.migrate import upgrade
 
@@ -46,6 +71,7 @@ def _worker(args: argparse.Namespace) -> int:
             file=sys.stderr,
         )
         return 2
+    _prepare_metrics(settings)
     argv = [
         sys.executable,
         "-m",

@@ -54,6 +54,10 @@ class Runtime:
 
             await asyncio.to_thread(stop_inprocess_worker, self.worker)
         await self.engine.dispose()
+        if self.start_workers:
+            from config.metrics import mark_process_dead
+
+            mark_process_dead()
 
     async def check_broker(self) -> dict[str, str]:
         if not self.settings.redis_url:

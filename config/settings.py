@@ -105,6 +105,15 @@ class Settings(BaseSettings):
         default="INFO", description="The lowest level logged."
     )
 
+    metrics_enabled: bool = Field(
+        default=False,
+        description="Serve Prometheus metrics: /metrics on the API, and on each worker "
+        "host the exposition port metrics_worker_port (keep both off the public network).",
+    )
+    metrics_worker_port: int = Field(
+        default=9191, ge=1, le=65535, description="Exposition port of the worker processes."
+    )
+
     @field_validator("log_level", mode="before")
     @classmethod
     def _upper_level(cls, value: object) -> object:

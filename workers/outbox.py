@@ -55,6 +55,7 @@ from sqlalchemy import and_, false, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from config.logs import REQUEST_ID
+from config.metrics import JOB_DURATION, JOBS
 from config.settings import Settings
 from db.models import OutboxMessage, utcnow
 from resolvers.outage import is_outage
@@ -122,6 +123,7 @@ async def process_once(
     """
     sm = sessionmaker if sessionmaker is not None else await worker_sessionmaker()
     started = time.perf_counter()
+    actor, attempt = "unknown", 0
     with structlog.contextvars.bound_contextvars(outbox_id=outbox_id):
         try:
             async with sm() as session, session.begin():
@@ -129,24 +131,27 @@ async def process_once(
                 if message is None:
                     logger.warning("outbox message %s not found; nothing to do", outbox_id)
                     return False
+                actor = message.actor_name
                 if message.processed_at is not None:
                     logger.info("outbox message %s already processed; skipped", outbox_id)
+                    JOBS.labels(actor, "duplicate").inc()
                     return False
-                with structlog.contextvars.bound_contextvars(
-                    job=message.actor_name, **_log_context(message)
-                ):
-                    await handler(session, message)
-                    message.processed_at = utcnow()
-                    message.attempts += 1
-                    message.last_error = None
-                    job_log.info(
-                        "job done",
-                        attempt=message.attempts,
-                        duration_ms=round((time.perf_counter() - started) * 1000, 2),
-                    )
+                structlog.contextvars.bind_contextvars(job=actor, **_log_context(message))
+                await handler(session, message)
+                message.processed_at = utcnow()
+                message.attempts += 1
+                message.last_error = None
+                attempt = message.attempts
         except Exception as exc:
             await _record_failure(sm, outbox_id, exc)
+            JOBS.labels(actor, "failed").inc()
             raise
+        finally:
+            structlog.contextvars.unbind_contextvars("job", REQUEST_ID)
+        seconds = time.perf_counter() - started
+        JOBS.labels(actor, "done").inc()
+        JOB_DURATION.labels(actor).observe(seconds)
+        job_log.info("job done", job=actor, attempt=attempt, duration_ms=round(seconds * 1000, 2))
     return True
 
 
