@@ -10,6 +10,7 @@ import tempfile
 from collections.abc import Sequence
 from pathlib import Path
 
+from app.outbox_cli import add_outbox_commands
 from config.logs import configure_logging
 from config.settings import Settings, get_settings
 
@@ -186,6 +187,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     staff.add_argument("email")
     staff.add_argument("--note", default="")
     staff.set_defaults(run=_staff_add)
+
+    add_outbox_commands(commands)
 
     export = commands.add_parser("export-schema", help="print the GraphQL schema (SDL)")
     export.set_defaults(run=_export_schema)

@@ -1,5 +1,5 @@
 """What a process runs beside its requests: the engine, the broker, the outbox relay and,
-in the embedded default (no Redis), the in-process worker."""
+in the embedded default (no Redis), the in-process worker and the scheduler."""
 
 from __future__ import annotations
 
@@ -15,6 +15,7 @@ if TYPE_CHECKING:
     import dramatiq
 
     from workers.outbox import Sweeper
+    from workers.scheduler import Scheduler
 
 log = logging.getLogger(__name__)
 
@@ -29,6 +30,7 @@ class Runtime:
         self.start_workers = start_workers
         self.sweeper: Sweeper | None = None
         self.worker: dramatiq.Worker | None = None
+        self.scheduler: Scheduler | None = None
 
     async def start(self) -> None:
         if not self.start_workers:
@@ -44,9 +46,16 @@ class Runtime:
         self.services.after_commit = self.sweeper.kick
         self.sweeper.start()
         if is_inprocess(broker):
+            # The embedded default: nothing else runs the jobs nor the periodic ones.
+            from workers.scheduler import Scheduler
+
             self.worker = start_inprocess_worker(broker)
+            self.scheduler = Scheduler(self.services.sessionmaker, broker)
+            self.scheduler.start()
 
     async def stop(self) -> None:
+        if self.scheduler is not None:
+            await self.scheduler.stop()
         if self.sweeper is not None:
             await self.sweeper.stop()
         if self.worker is not None:

@@ -57,6 +57,11 @@ class Settings(BaseSettings):
     max_page_size: int = Field(default=100, ge=1, le=1000)
     outbox_sweep_seconds: float = Field(default=5.0, gt=0)
     outbox_stale_seconds: float = Field(default=30.0, gt=0)
+    outbox_sweep_in_workers: bool = Field(
+        default=True,
+        description="Every Dramatiq worker process also relays the outbox (so jobs go out "
+        "with no API process running).",
+    )
     query_depth_limit: int = 12
 
     # People: emailed links (issue 9). SPEC: a password reset link lasts one hour; member

@@ -109,6 +109,10 @@ def build_broker(
         return StubBroker(middleware=middleware)
     if settings.redis_url is None:
         raise ValueError("a Redis broker needs PARTNERGRAPH_REDIS_URL")
+    if settings.outbox_sweep_in_workers:
+        from workers.sweeping import OutboxSweeping
+
+        middleware.append(OutboxSweeping(settings))
     if settings.metrics_enabled and os.environ.get("dramatiq_prom_db"):  # noqa: SIM112
         # `partnergraph worker` set the samples folder up (config.metrics): Dramatiq's
         # middleware counts messages and serves every process's samples, ours included.
