@@ -6,7 +6,6 @@ from __future__ import annotations
 import asyncio
 import os
 import subprocess
-import time
 from collections.abc import Iterator
 from datetime import timedelta
 from pathlib import Path
@@ -25,19 +24,11 @@ from resolvers.events import emit_email
 from tests.api.spine_support import INVITE, grant_row, session_token, update_grant
 from tests.conftest import RedisSpace, create_tables, fresh_pg_database, gid
 from tests.processes import PARTNERGRAPH, ROOT, Children
+from tests.workers.conftest import wait_until
 from workers.broker import reset_broker
 from workers.outbox import MAX_ATTEMPTS
 
 Maker = async_sessionmaker[AsyncSession]
-
-
-async def eventually(check: Any, *, timeout: float, what: str) -> None:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if await check():
-            return
-        await asyncio.sleep(0.1)
-    raise AssertionError(f"{what}: not within {timeout}s")
 
 
 @pytest.mark.parametrize("database_url", ["sqlite"], indirect=True)
@@ -71,16 +62,16 @@ async def test_embedded_default_runs_the_scheduler_and_the_jobs(
         async def expired() -> bool:
             return (await grant_row(sessionmaker, grant_id)).status.value == "EXPIRED"
 
-        await eventually(expired, timeout=30, what="the scheduled expiry job")
+        await wait_until(expired, within=30)  # the scheduled expiry job ran
         async with sessionmaker() as session:
             runs = (await session.scalars(select(ScheduledRun.job))).all()
         assert "expire_grant_invitations" in runs
         assert "expire_grant_invitations" in [job for job, _ in runtime.scheduler.enqueued]
 
-        async def mailed() -> bool:
+        def mailed() -> bool:
             return any(Path(settings.email_file_dir).glob("*.eml"))
 
-        await eventually(mailed, timeout=30, what="the invitation email, sent in-process")
+        await wait_until(mailed, within=30)  # the invitation email, sent in-process
     finally:
         await runtime.stop()
         reset_broker()
@@ -141,10 +132,14 @@ async def test_a_worker_relays_the_outbox_with_no_api_running(
         },
         name="worker",
     )
-    deadline = time.monotonic() + 60
-    while time.monotonic() < deadline and await _processed(pg_url) != set(ids):
-        await asyncio.sleep(0.2)
-    assert await _processed(pg_url) == set(ids), children.started[0].log()
+
+    async def relayed() -> bool:
+        return await _processed(pg_url) == set(ids)
+
+    try:
+        await wait_until(relayed, within=60, interval=0.2)
+    finally:
+        print(children.started[0].log())
     assert sorted(p.name for p in mail.glob("*.eml")) == sorted(f"outbox-{i}.eml" for i in ids)
 
 
