@@ -8,7 +8,6 @@ from typing import Any
 
 import orjson
 from cross_web import HTTPException
-from sqlalchemy import text
 from starlette.applications import Starlette
 from starlette.middleware import Middleware
 from starlette.middleware.cors import CORSMiddleware
@@ -135,9 +134,8 @@ def create_app(settings: Settings | None = None, *, start_workers: bool = True) 
     async def readyz(request: Request) -> Response:
         checks: dict[str, str] = {}
         try:
-            async with runtime.services.sessionmaker() as session:
-                await session.execute(text("SELECT 1"))
-            checks["database"] = "ok"
+            schema = await runtime.check_schema()  # reaches the database, reads its version
+            checks["database"], checks["schema"] = "ok", schema
         except Exception as exc:
             checks["database"] = f"error: {type(exc).__name__}"
         checks.update(await runtime.check_broker())

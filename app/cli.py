@@ -10,6 +10,8 @@ import tempfile
 from collections.abc import Sequence
 from pathlib import Path
 
+from pydantic import ValidationError
+
 from app.outbox_cli import add_outbox_commands
 from config.logs import configure_logging
 from config.settings import Settings, get_settings
@@ -37,15 +39,31 @@ def _prepare_metrics(settings: Settings) -> None:
     os.environ["dramatiq_prom_port"] = str(settings.metrics_worker_port)  # noqa: SIM112
 
 
+def _refuse(command: str, problem: str) -> int:
+    print(f"partnergraph {command}: {problem}", file=sys.stderr)
+    return 2
+
+
+def _database_ready(command: str, settings: Settings, *, migrate: bool) -> bool:
+    """Migrate first if asked; then the database must be reachable and at head."""
+    from db.migrate import check_database, upgrade
+
+    if migrate:
+        upgrade(settings.database_url)
+    problem = asyncio.run(check_database(settings.database_url))
+    if problem is not None:
+        _refuse(command, problem)
+        return False
+    return True
+
+
 def _serve(args: argparse.Namespace) -> int:
     import uvicorn
 
     settings = get_settings()
     _prepare_metrics(settings)
-    if args.migrate:
-        from db.migrate import upgrade
-
-        upgrade(settings.database_url)
+    if not _database_ready("serve", settings, migrate=args.migrate):
+        return 2
     uvicorn.run(
         "app.asgi:create_app",
         factory=True,
@@ -73,6 +91,8 @@ def _worker(args: argparse.Namespace) -> int:
         )
         return 2
     _prepare_metrics(settings)
+    if not _database_ready("worker", settings, migrate=args.migrate):
+        return 2
     argv = [
         sys.executable,
         "-m",
@@ -90,7 +110,10 @@ def _worker(args: argparse.Namespace) -> int:
 def _scheduler(args: argparse.Namespace) -> int:
     from workers.scheduler import run_scheduler
 
-    run_scheduler(get_settings())
+    settings = get_settings()
+    if not _database_ready("scheduler", settings, migrate=False):
+        return 2
+    run_scheduler(settings)
     return 0
 
 
@@ -108,6 +131,12 @@ def _demo(args: argparse.Namespace) -> int:
     from resolvers.demo import DEMO_PASSWORD, LOGINS, seed_demo
 
     settings = get_settings()
+    if settings.production and not args.force:
+        return _refuse(
+            "demo",
+            "PARTNERGRAPH_PRODUCTION is true: demo accounts with a published password have "
+            "no place there (--force loads them anyway)",
+        )
     upgrade(settings.database_url)
 
     async def run() -> None:
@@ -154,47 +183,84 @@ def _export_schema(args: argparse.Namespace) -> int:
     return 0
 
 
-def main(argv: Sequence[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="partnergraph", description=__doc__)
-    commands = parser.add_subparsers(dest="command", required=True)
+_formatter = argparse.ArgumentDefaultsHelpFormatter  # every option's help shows its default
 
-    serve = commands.add_parser("serve", help="run the API (and, without Redis, the worker)")
-    serve.add_argument("--host", default="127.0.0.1")
-    serve.add_argument("--port", type=int, default=8000)
-    serve.add_argument("--workers", type=int, default=1, help="API processes (Redis mode)")
-    serve.add_argument("--log-level", default="info")
-    serve.add_argument("--migrate", action="store_true", help="migrate the database first")
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="partnergraph",
+        description=__doc__,
+        epilog="Configuration: PARTNERGRAPH_* environment variables or a .env file (README).",
+    )
+    commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+
+    def command(name: str, help: str) -> argparse.ArgumentParser:
+        return commands.add_parser(name, help=help, description=help, formatter_class=_formatter)
+
+    serve = command("serve", "run the API (and, without Redis, the worker and the scheduler)")
+    serve.add_argument("--host", default="127.0.0.1", help="address to listen on")
+    serve.add_argument("--port", type=int, default=8000, help="port to listen on")
+    serve.add_argument(
+        "--workers", type=int, default=1, help="API processes (Redis mode; 1 without Redis)"
+    )
+    serve.add_argument("--log-level", default="info", help="uvicorn's log level")
+    serve.add_argument(
+        "--migrate",
+        action="store_true",
+        help="migrate the database to head first (else a database not at head is refused)",
+    )
     serve.set_defaults(run=_serve)
 
-    worker = commands.add_parser("worker", help="run Dramatiq worker processes on Redis")
-    worker.add_argument("--processes", type=int, default=2)
-    worker.add_argument("--threads", type=int, default=4)
+    worker = command(
+        "worker", "run Dramatiq worker processes on Redis (they also relay the outbox)"
+    )
+    worker.add_argument("--processes", type=int, default=2, help="worker processes")
+    worker.add_argument("--threads", type=int, default=4, help="threads per process")
+    worker.add_argument("--migrate", action="store_true", help="migrate the database to head first")
     worker.set_defaults(run=_worker)
 
-    scheduler = commands.add_parser("scheduler", help="enqueue periodic jobs, once each")
+    scheduler = command("scheduler", "enqueue periodic jobs, once each (needs Redis)")
     scheduler.set_defaults(run=_scheduler)
 
-    migrate = commands.add_parser("migrate", help="upgrade the database schema")
-    migrate.add_argument("revision", nargs="?", default="head")
+    migrate = command("migrate", "upgrade the database schema")
+    migrate.add_argument("revision", nargs="?", default="head", help="Alembic revision")
     migrate.set_defaults(run=_migrate)
 
-    demo = commands.add_parser("demo", help="migrate and load the demo data (idempotent)")
+    demo = command("demo", "migrate and load the demo data (idempotent)")
+    demo.add_argument(
+        "--force", action="store_true", help="load it even with PARTNERGRAPH_PRODUCTION=true"
+    )
     demo.set_defaults(run=_demo)
 
-    staff = commands.add_parser(
-        "staff-add", help="mark an existing user as provider support staff (operators only)"
-    )
-    staff.add_argument("email")
-    staff.add_argument("--note", default="")
+    staff = command("staff-add", "mark an existing user as provider support staff (operators only)")
+    staff.add_argument("email", help="the user's email address")
+    staff.add_argument("--note", default="", help="why (kept with the record)")
     staff.set_defaults(run=_staff_add)
 
-    add_outbox_commands(commands)
+    add_outbox_commands(commands, _formatter)
 
-    export = commands.add_parser("export-schema", help="print the GraphQL schema (SDL)")
+    export = command("export-schema", "print the GraphQL schema (SDL)")
     export.set_defaults(run=_export_schema)
+    return parser
 
-    args = parser.parse_args(argv)
-    configure_logging(get_settings())
+
+def _configuration_error(error: ValidationError) -> str:
+    problems = []
+    for item in error.errors():
+        where = "_".join(str(part) for part in item.get("loc", ()) if part != "__root__")
+        message = str(item.get("msg", "invalid")).removeprefix("Value error, ")
+        problems.append(f"PARTNERGRAPH_{where.upper()}: {message}" if where else message)
+    return "; ".join(problems)
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    try:
+        settings = get_settings()
+    except ValidationError as error:
+        print(f"partnergraph: configuration error: {_configuration_error(error)}", file=sys.stderr)
+        return 2
+    configure_logging(settings)
     code: int = args.run(args)
     return code
 

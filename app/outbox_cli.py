@@ -70,26 +70,28 @@ def _retry(args: argparse.Namespace) -> int:
     return 0
 
 
-def add_outbox_commands(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
-    outbox = commands.add_parser(
-        "outbox",
-        help="show and retry the outbox's stuck or failed jobs",
-        formatter_class=argparse.ArgumentDefaultsHelpFormatter,
-    )
-    actions = outbox.add_subparsers(dest="action", required=True)
-    status = actions.add_parser(
-        "status", help="rows not processed yet, by actor: pending, failing, dead, the oldest"
+def add_outbox_commands(
+    commands: argparse._SubParsersAction[argparse.ArgumentParser],
+    formatter: type[argparse.HelpFormatter],
+) -> None:
+    def parser(
+        within: argparse._SubParsersAction[argparse.ArgumentParser], name: str, help: str
+    ) -> argparse.ArgumentParser:
+        return within.add_parser(name, help=help, description=help, formatter_class=formatter)
+
+    outbox = parser(commands, "outbox", "show and retry the outbox's stuck or failed jobs")
+    actions = outbox.add_subparsers(dest="action", required=True, metavar="ACTION")
+    status = parser(
+        actions, "status", "rows not processed yet, by actor: pending, failing, dead, the oldest"
     )
     status.set_defaults(run=_status)
-    dead = actions.add_parser(
-        "dead",
-        help="rows given up on (failed too often, or permanently) with their last error",
-        formatter_class=argparse.ArgumentDefaultsHelpFormatter,
+    dead = parser(
+        actions, "dead", "rows given up on (failed too often, or permanently), last error"
     )
     dead.add_argument("--limit", type=int, default=100, help="show at most this many")
     dead.set_defaults(run=_dead)
-    retry = actions.add_parser("retry", help="send rows again (their failure count starts over)")
+    retry = parser(actions, "retry", "send rows again (their failure count starts over)")
     retry.add_argument(
-        "ids", type=int, nargs="*", help="outbox ids (default: every failing and dead row)"
+        "ids", type=int, nargs="*", default=[], help="outbox ids (none: every failing and dead)"
     )
     retry.set_defaults(run=_retry)

@@ -68,6 +68,15 @@ class Runtime:
 
             mark_process_dead()
 
+    async def check_schema(self) -> str:
+        """ "ok", or why the database is not at the migrations' head (for /readyz)."""
+        from db.migrate import current_revisions, schema_problem
+
+        async with self.engine.connect() as connection:
+            current = await connection.run_sync(current_revisions)
+        problem = schema_problem(current)
+        return "ok" if problem is None else f"error: {problem}"
+
     async def check_broker(self) -> dict[str, str]:
         if not self.settings.redis_url:
             return (

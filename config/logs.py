@@ -98,7 +98,7 @@ def configure_logging(settings: Settings, *, stream: Any = None) -> None:
     _remove_handler(root)
     root.addHandler(handler)
     root.setLevel(settings.log_level.upper())
-    for noisy in ("uvicorn.access", "httpx", "httpcore", "aiosqlite", "asyncio"):
+    for noisy in ("uvicorn.access", "httpx", "httpcore", "aiosqlite", "asyncio", "alembic"):
         logging.getLogger(noisy).setLevel(max(logging.WARNING, root.level))
 
 

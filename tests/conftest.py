@@ -23,6 +23,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
 from app.asgi import create_app
 from config.settings import Settings
+from db.migrate import stamp_head
 from db.models import Base
 from db.session import make_engine, make_sessionmaker
 from tests.processes import children  # noqa: F401 - the fixture, for every test
@@ -106,6 +107,7 @@ def create_tables(url: str) -> None:
         engine = make_engine(url)
         async with engine.begin() as conn:
             await conn.run_sync(Base.metadata.create_all)
+            await conn.run_sync(stamp_head)  # what `partnergraph migrate` leaves, at once
         await engine.dispose()
 
     asyncio.run(run())
