@@ -183,6 +183,31 @@ def _export_schema(args: argparse.Namespace) -> int:
     return 0
 
 
+def _healthcheck(args: argparse.Namespace) -> int:
+    """Exit 0 when healthy, 1 with one line otherwise (container health checks)."""
+    if args.heartbeat is not None:
+        from workers.heartbeat import age_seconds
+
+        age = age_seconds(args.heartbeat)
+        if age is None or age > args.max_age:
+            seen = "never written" if age is None else f"last written {age:.0f} s ago"
+            print(f"unhealthy: worker heartbeat {args.heartbeat} {seen}", file=sys.stderr)
+            return 1
+        return 0
+    import urllib.error
+    import urllib.request
+
+    try:
+        with urllib.request.urlopen(args.url, timeout=args.timeout):  # noqa: S310 - ours
+            return 0
+    except urllib.error.HTTPError as error:
+        body = error.read()[:300].decode(errors="replace")
+        print(f"unhealthy: {args.url} answered {error.code}: {body}", file=sys.stderr)
+    except OSError as error:
+        print(f"unhealthy: {args.url}: {error}", file=sys.stderr)
+    return 1
+
+
 _formatter = argparse.ArgumentDefaultsHelpFormatter  # every option's help shows its default
 
 
@@ -238,6 +263,22 @@ def build_parser() -> argparse.ArgumentParser:
     staff.set_defaults(run=_staff_add)
 
     add_outbox_commands(commands, _formatter)
+
+    health = command("healthcheck", "exit 0 if healthy: the API's /readyz, or a worker heartbeat")
+    health.add_argument(
+        "--url", default="http://127.0.0.1:8000/readyz", help="readiness URL of the API"
+    )
+    health.add_argument("--timeout", type=float, default=4.0, help="seconds to wait for it")
+    health.add_argument(
+        "--heartbeat",
+        type=Path,
+        default=None,
+        help="check this worker heartbeat file instead (PARTNERGRAPH_HEARTBEAT_FILE)",
+    )
+    health.add_argument(
+        "--max-age", type=float, default=60.0, help="oldest heartbeat that counts as alive, s"
+    )
+    health.set_defaults(run=_healthcheck)
 
     export = command("export-schema", "print the GraphQL schema (SDL)")
     export.set_defaults(run=_export_schema)

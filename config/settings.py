@@ -143,6 +143,12 @@ class Settings(BaseSettings):
         default=9191, ge=1, le=65535, description="Exposition port of the worker processes."
     )
 
+    heartbeat_file: Path | None = Field(
+        default=None,
+        description="Each worker process touches this file every 10 s while it runs; "
+        "`partnergraph healthcheck --heartbeat FILE` is the worker's liveness check.",
+    )
+
     @field_validator("log_level", mode="before")
     @classmethod
     def _upper_level(cls, value: object) -> object:

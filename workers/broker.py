@@ -113,6 +113,10 @@ def build_broker(
         from workers.sweeping import OutboxSweeping
 
         middleware.append(OutboxSweeping(settings))
+    if settings.heartbeat_file is not None:
+        from workers.heartbeat import Heartbeat
+
+        middleware.append(Heartbeat(settings.heartbeat_file))
     if settings.metrics_enabled and os.environ.get("dramatiq_prom_db"):  # noqa: SIM112
         # `partnergraph worker` set the samples folder up (config.metrics): Dramatiq's
         # middleware counts messages and serves every process's samples, ours included.

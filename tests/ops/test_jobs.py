@@ -129,6 +129,7 @@ async def test_a_worker_relays_the_outbox_with_no_api_running(
             "PARTNERGRAPH_EMAIL_BACKEND": "file",
             "PARTNERGRAPH_EMAIL_FILE_DIR": str(mail),
             "PARTNERGRAPH_OUTBOX_SWEEP_SECONDS": "0.5",
+            "PARTNERGRAPH_HEARTBEAT_FILE": str(tmp_path / "alive"),
         },
         name="worker",
     )
@@ -141,6 +142,15 @@ async def test_a_worker_relays_the_outbox_with_no_api_running(
     finally:
         print(children.started[0].log())
     assert sorted(p.name for p in mail.glob("*.eml")) == sorted(f"outbox-{i}.eml" for i in ids)
+    # Its liveness check: the heartbeat its event loop touches.
+    alive = await asyncio.to_thread(
+        subprocess.run,
+        [str(PARTNERGRAPH), "healthcheck", "--heartbeat", str(tmp_path / "alive")],
+        capture_output=True,
+        timeout=60,
+        check=False,
+    )
+    assert alive.returncode == 0, alive.stderr
 
 
 def test_outbox_status_dead_and_retry(tmp_path: Path) -> None:

@@ -85,6 +85,13 @@ def test_serve_migrate_then_ready(tmp_path: Path, children: Children) -> None:
     ready = httpx.get(base + "/readyz", timeout=10)
     assert ready.status_code == 200, ready.text
     assert ready.json() == {"status": "ok", "database": "ok", "schema": "ok", "broker": "ok"}
+    check = subprocess.run(
+        [str(PARTNERGRAPH), "healthcheck", "--url", base + "/readyz"],
+        capture_output=True,
+        timeout=60,
+        check=False,
+    )
+    assert check.returncode == 0, check.stderr
 
 
 async def test_readyz_says_the_schema_is_not_at_head(tmp_path: Path) -> None:
