@@ -25,6 +25,7 @@ from app.memory import tune_after_start_up
 from app.request_limits import RequestLimitExceeded, check_request
 from app.request_log import RequestLogMiddleware
 from app.runtime import Runtime
+from config import tracing
 from config.logs import current_request
 from config.settings import Settings, get_settings
 from resolvers.auth import authenticate, bearer_token
@@ -117,6 +118,7 @@ class PartnerGraphQL(GraphQL[RequestContext, None]):
 
 def create_app(settings: Settings | None = None, *, start_workers: bool = True) -> Starlette:
     settings = settings or get_settings()
+    tracing.setup_tracing("partnergraph-api")  # only if OTEL_* say so; before any engine
     runtime = Runtime(settings, start_workers=start_workers)
 
     @contextlib.asynccontextmanager
@@ -174,4 +176,5 @@ def create_app(settings: Settings | None = None, *, start_workers: bool = True) 
         lifespan=lifespan,
     )
     app.state.runtime = runtime
+    tracing.instrument_app(app)
     return app

@@ -108,11 +108,13 @@ def _worker(args: argparse.Namespace) -> int:
 
 
 def _scheduler(args: argparse.Namespace) -> int:
+    from config.tracing import setup_tracing
     from workers.scheduler import run_scheduler
 
     settings = get_settings()
     if not _database_ready("scheduler", settings, migrate=False):
         return 2
+    setup_tracing("partnergraph-scheduler")
     run_scheduler(settings)
     return 0
 

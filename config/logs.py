@@ -29,6 +29,8 @@ from typing import TYPE_CHECKING, Any
 import orjson
 import structlog
 
+from config import tracing
+
 if TYPE_CHECKING:
     from config.settings import Settings
 
@@ -193,4 +195,5 @@ def job_context() -> dict[str, str]:
     request_id = structlog.contextvars.get_contextvars().get(REQUEST_ID)
     if request_id:
         context[REQUEST_ID] = str(request_id)
+    tracing.inject(context)  # traceparent, when tracing is on
     return context

@@ -28,12 +28,8 @@ from contextlib import asynccontextmanager
 from typing import Any
 
 from sqlalchemy import event
-from sqlalchemy.ext.asyncio import (
-    AsyncEngine,
-    AsyncSession,
-    async_sessionmaker,
-    create_async_engine,
-)
+from sqlalchemy.ext import asyncio as sa_asyncio
+from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 from sqlalchemy.pool import NullPool
 
 
@@ -51,10 +47,11 @@ def make_engine(
     """An engine; ``pool_name`` labels its pool in the metrics (api, worker, scheduler)."""
     if url.startswith("sqlite"):
         # One file, several processes (API, worker): no pooled connections kept open.
-        engine = create_async_engine(url, echo=echo, poolclass=NullPool)
+        # Through the module: tracing (config.tracing) wraps it to trace every statement.
+        engine = sa_asyncio.create_async_engine(url, echo=echo, poolclass=NullPool)
         event.listen(engine.sync_engine, "connect", _sqlite_pragmas)
         return engine
-    engine = create_async_engine(
+    engine = sa_asyncio.create_async_engine(
         url, echo=echo, pool_size=pool_size, max_overflow=pool_size, pool_pre_ping=True
     )
     _count_pool(engine, pool_name, pool_size * 2)

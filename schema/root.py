@@ -13,6 +13,7 @@ from strawberry.extensions import (
 from strawberry.extensions.query_depth_limiter import create_validator
 from strawberry.schema.config import StrawberryConfig
 
+from config import tracing
 from schema.accounts import AccountMutations
 from schema.auth import AuthMutations
 from schema.bids import Bid, BidMutations, BidQueries, Offer
@@ -63,6 +64,8 @@ def build_schema(
         *edge_rules(max_list_length=max_list_length, introspection=introspection),
     )
     lockdown: list[type[SchemaExtension]] = [NoSuggestions] if production else []
+    traced = tracing.graphql_extension()  # Strawberry's OpenTelemetry spans, when on
+    observed: list[type[SchemaExtension]] = [traced] if traced is not None else []
     return LoggedSchema(
         query=Query,
         mutation=Mutation,
@@ -92,5 +95,6 @@ def build_schema(
             PublicErrors,
             OperationLog,
             *lockdown,
+            *observed,
         ],
     )

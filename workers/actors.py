@@ -7,11 +7,13 @@ Importing this module sets the broker up from the environment (``PARTNERGRAPH_*`
 
 from __future__ import annotations
 
+from config import tracing
 from config.logs import configure_logging
 from config.settings import get_settings
 from workers.broker import setup_broker
 
 configure_logging(get_settings())  # the worker command runs Dramatiq with --skip-logging
+tracing.setup_tracing("partnergraph-worker")  # only if OTEL_* say so
 broker = setup_broker()  # also imports every module of workers.broker.ACTOR_MODULES
 
 __all__ = ["broker"]

@@ -46,6 +46,7 @@ import contextlib
 import logging
 import time
 from collections.abc import Awaitable, Callable, Sequence
+from contextlib import ExitStack
 from datetime import timedelta
 from typing import Any
 
@@ -54,6 +55,7 @@ import structlog
 from sqlalchemy import and_, false, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
+from config import tracing
 from config.logs import REQUEST_ID
 from config.metrics import JOB_DURATION, JOBS
 from config.settings import Settings
@@ -124,7 +126,9 @@ async def process_once(
     sm = sessionmaker if sessionmaker is not None else await worker_sessionmaker()
     started = time.perf_counter()
     actor, attempt = "unknown", 0
-    with structlog.contextvars.bound_contextvars(outbox_id=outbox_id):
+    # The job's span (config.tracing) opens once the row is known and closes after the
+    # commit: the handler's statements and the commit are in it.
+    with structlog.contextvars.bound_contextvars(outbox_id=outbox_id), ExitStack() as span:
         try:
             async with sm() as session, session.begin():
                 message = await _lock_message(session, outbox_id)
@@ -137,6 +141,7 @@ async def process_once(
                     JOBS.labels(actor, "duplicate").inc()
                     return False
                 structlog.contextvars.bind_contextvars(job=actor, **_log_context(message))
+                span.enter_context(tracing.job_span(actor, message.context, outbox_id=outbox_id))
                 await handler(session, message)
                 message.processed_at = utcnow()
                 message.attempts += 1
