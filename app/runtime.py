@@ -23,7 +23,7 @@ log = logging.getLogger(__name__)
 class Runtime:
     def __init__(self, settings: Settings, *, start_workers: bool = True) -> None:
         self.settings = settings
-        self.engine = make_engine(settings.database_url)
+        self.engine = make_engine(settings.database_url, pool_size=settings.database_pool_size)
         self.services = Services(settings=settings, sessionmaker=make_sessionmaker(self.engine))
         # Tests drive the outbox themselves; a served process relays it (and, without
         # Redis, also consumes it).

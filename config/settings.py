@@ -26,6 +26,12 @@ class Settings(BaseSettings):
         default="sqlite+aiosqlite:///./partnergraph.db",
         description="SQLAlchemy async URL; sqlite+aiosqlite or postgresql+asyncpg.",
     )
+    database_pool_size: int = Field(
+        default=10,
+        ge=1,
+        description="PostgreSQL connections each API process keeps pooled; as many again "
+        "may open under load (max_overflow). A worker process uses half.",
+    )
     redis_url: str | None = Field(
         default=None,
         description="Redis for the Dramatiq broker; unset runs an in-process broker and worker.",

@@ -35,6 +35,10 @@ PG_ADMIN_URL = os.environ.get(
 REDIS_URL = os.environ.get("PARTNERGRAPH_TEST_REDIS_URL", "redis://127.0.0.1:6379/0")
 TEST_SECRET = "test-secret-key-0123456789"
 
+#: Small pools for the app and workers the suite runs (and their child processes): with
+#: the suite's own engines it stays near 20 PostgreSQL connections (tests/pg_watch.py).
+os.environ.setdefault("PARTNERGRAPH_DATABASE_POOL_SIZE", "2")
+
 
 def _cheap_password_hashing() -> None:
     """argon2id with its cheapest parameters in this process: the recommended ones cost
@@ -276,6 +280,30 @@ def gid(type_name: str, pk: int) -> str:
     from schema.ids import encode_id
 
     return encode_id(type_name, pk)
+
+
+_watch: Any = None
+
+
+@pytest.fixture(scope="session", autouse=True)
+def _watch_pg_connections() -> Iterator[None]:
+    global _watch
+    if not _reachable("127.0.0.1", 5432):
+        yield
+        return
+    from tests.pg_watch import ConnectionWatch
+
+    _watch = ConnectionWatch(PG_ADMIN_URL, RUN_ID)
+    _watch.start()
+    yield
+    _watch.stop()
+
+
+def pytest_terminal_summary(terminalreporter: Any) -> None:
+    if _watch is not None:
+        terminalreporter.write_line(
+            f"PostgreSQL connections held by this run at most: {_watch.peak}"
+        )
 
 
 @pytest.fixture(scope="session", autouse=True)
