@@ -178,3 +178,13 @@ def create_app(settings: Settings | None = None, *, start_workers: bool = True) 
     app.state.runtime = runtime
     tracing.instrument_app(app)
     return app
+
+
+def served_app() -> Starlette:
+    """What `partnergraph serve` runs in each API process (uvicorn's factory): this
+    process's logging (a uvicorn worker is a new interpreter), then the app."""
+    from config.logs import configure_logging
+
+    settings = get_settings()
+    configure_logging(settings)
+    return create_app(settings)

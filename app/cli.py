@@ -65,8 +65,11 @@ def _serve(args: argparse.Namespace) -> int:
     if not _database_ready("serve", settings, migrate=args.migrate):
         return 2
     uvicorn.run(
-        "app.asgi:create_app",
+        "app.asgi:served_app",
         factory=True,
+        # A child that has not answered the supervisor's ping within this is killed and
+        # replaced: 5 s (uvicorn's default) is shorter than a start-up on a busy machine.
+        timeout_worker_healthcheck=30,
         host=args.host,
         port=args.port,
         # The embedded default runs its worker in-process: one API process only.
