@@ -183,8 +183,15 @@ async def _record_failure(
                 .values(attempts=attempts, last_error=error, dispatched_at=utcnow())
                 .execution_options(synchronize_session=False)
             )
-    except Exception:
-        logger.exception("could not record the failure of outbox message %s", outbox_id)
+    except Exception as record_error:
+        if is_outage(record_error):  # the database out of reach too: Dramatiq retries
+            logger.warning(
+                "could not record the failure of outbox message %s (%s)",
+                outbox_id,
+                type(record_error).__name__,
+            )
+        else:
+            logger.exception("could not record the failure of outbox message %s", outbox_id)
     log = logger.error if permanent else logger.warning
     log("outbox message %s failed: %s", outbox_id, error)
 
@@ -439,8 +446,16 @@ class Sweeper:
             self._wake.clear()
             try:
                 await self.relay_all()
-            except Exception:
-                logger.exception("outbox sweep failed; retrying in %ss", self.interval_seconds)
+            except Exception as exc:
+                if is_outage(exc):  # the database or the broker out of reach: one line
+                    logger.warning(
+                        "outbox sweep failed (%s: %s); retrying in %ss",
+                        type(exc).__name__,
+                        str(exc).splitlines()[0] if str(exc) else "",
+                        self.interval_seconds,
+                    )
+                else:
+                    logger.exception("outbox sweep failed; retrying in %ss", self.interval_seconds)
             self.passes += 1
             if self._stopping:
                 return
