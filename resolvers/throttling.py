@@ -51,6 +51,7 @@ from limits.aio.storage import MemoryStorage, RedisStorage, Storage
 
 from config.metrics import THROTTLED as THROTTLED_CALLS
 from config.settings import Settings
+from domain.error_codes import ErrorCode
 
 if TYPE_CHECKING:
     from resolvers.context import RequestContext
@@ -73,7 +74,7 @@ class Dimension(enum.Enum):
     TOKEN = "token"
 
 
-THROTTLED = "THROTTLED"
+THROTTLED = ErrorCode.THROTTLED
 
 
 class Throttled(Exception):

@@ -19,13 +19,14 @@ from graphql.error import GraphQLError
 from strawberry.extensions import MaskErrors
 
 from config.logs import current_request, new_id, note_error_code
+from domain.error_codes import ErrorCode
 from domain.errors import DomainError
 from resolvers.outage import SERVICE_UNAVAILABLE, is_outage
 from resolvers.throttling import Throttled
 
 log = structlog.get_logger("partnergraph.errors")
 
-INTERNAL_SERVER_ERROR = "INTERNAL_SERVER_ERROR"
+INTERNAL_SERVER_ERROR = str(ErrorCode.INTERNAL_SERVER_ERROR)
 _ERROR_ID = "_partnergraph_error_id"
 
 
@@ -111,7 +112,7 @@ class PublicErrors(MaskErrors):
             extensions = {"code": SERVICE_UNAVAILABLE}
         else:
             message = self.error_message
-            extensions = {"code": INTERNAL_SERVER_ERROR}
+            extensions = {"code": ErrorCode.INTERNAL_SERVER_ERROR}
             if original is not None:
                 extensions["errorId"] = error_id_of(original)
         return GraphQLError(
