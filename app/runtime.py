@@ -14,6 +14,7 @@ from resolvers.context import Services
 if TYPE_CHECKING:
     import dramatiq
 
+    from resolvers.subscriptions.bus import EventBus
     from workers.outbox import Sweeper
     from workers.scheduler import Scheduler
 
@@ -31,8 +32,10 @@ class Runtime:
         self.sweeper: Sweeper | None = None
         self.worker: dramatiq.Worker | None = None
         self.scheduler: Scheduler | None = None
+        self.bus: EventBus | None = None
 
     async def start(self) -> None:
+        await self._start_bus()
         if not self.start_workers:
             return
         from workers.broker import is_inprocess, setup_broker
@@ -53,9 +56,29 @@ class Runtime:
             self.scheduler = Scheduler(self.services.sessionmaker, broker)
             self.scheduler.start()
 
+    async def _start_bus(self) -> None:
+        """Live subscriptions: Redis pub/sub across API processes, in-process without Redis."""
+        from resolvers.subscriptions.bus import InProcessBus, RedisBus, install_bus
+
+        settings = self.settings
+        self.bus = (
+            RedisBus(settings.redis_url, settings.redis_namespace)
+            if settings.redis_url
+            else InProcessBus()
+        )
+        await self.bus.start()
+        install_bus(self.bus)
+
     async def stop(self) -> None:
         if self.scheduler is not None:
             await self.scheduler.stop()
+        if self.bus is not None:
+            from resolvers.subscriptions.bus import current_bus, install_bus
+
+            if current_bus() is self.bus:
+                install_bus(None)
+            await self.bus.stop()
+            self.bus = None
         if self.sweeper is not None:
             await self.sweeper.stop()
         if self.worker is not None:

@@ -27,9 +27,11 @@ from schema.operation_log import LoggedSchema, OperationLog
 from schema.program import PROGRAM_TYPES, ProgramMutations, ProgramQueries
 from schema.queries import CoreQueries
 from schema.request_rules import edge_rules
+from schema.subscriptions import Subscription
 from schema.types import Client, Grant, Invoice, Organization, Partner, Product, User
 from schema.types.member import Member, MemberInvitation
 from schema.types.session import Session
+from schema.webhooks import WEBHOOK_TYPES, WebhookMutations
 
 
 @strawberry.type(description="Read the partner program.")
@@ -46,6 +48,7 @@ class Mutation(
     CommerceMutations,
     ProgramMutations,
     BidMutations,
+    WebhookMutations,
 ):
     pass
 
@@ -69,6 +72,7 @@ def build_schema(
     return LoggedSchema(
         query=Query,
         mutation=Mutation,
+        subscription=Subscription,
         types=[
             Bid,
             Client,
@@ -85,6 +89,7 @@ def build_schema(
             Session,
             User,
             *PROGRAM_TYPES,
+            *WEBHOOK_TYPES,
         ],
         config=StrawberryConfig(disable_field_suggestions=production),
         extensions=[

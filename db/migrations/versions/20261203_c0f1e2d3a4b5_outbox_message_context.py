@@ -1,7 +1,7 @@
 """outbox message context: the request id (and trace parent) a job comes from
 
 Revision ID: c0f1e2d3a4b5
-Revises: 7bf80abee24e
+Revises: 2b9a79bca33f
 Create Date: 2026-12-03 09:00:00.000000
 
 """
@@ -13,7 +13,7 @@ import sqlalchemy as sa
 
 # revision identifiers, used by Alembic.
 revision: str = 'c0f1e2d3a4b5'
-down_revision: Union[str, Sequence[str], None] = '7bf80abee24e'
+down_revision: Union[str, Sequence[str], None] = '2b9a79bca33f'
 branch_labels: Union[str, Sequence[str], None] = None
 depends_on: Union[str, Sequence[str], None] = None
 
