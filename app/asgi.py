@@ -18,7 +18,7 @@ from starlette.routing import Route
 from starlette.types import Receive, Scope, Send
 from strawberry.asgi import GraphQL
 
-from app import edge_http
+from app import console, edge_http
 from app.audit_export import audit_export_route
 from app.exports import export_route
 from app.memory import tune_after_start_up
@@ -40,7 +40,7 @@ class PartnerGraphQL(GraphQL[RequestContext, None]):
                 introspection=settings.introspection,
                 max_list_length=settings.max_list_length,
             ),
-            graphql_ide="graphiql" if settings.graphiql and not settings.production else None,
+            graphql_ide="graphiql" if console.graphiql_enabled(settings) else None,
             allow_queries_via_get=not settings.production,
         )
         self.runtime = runtime
@@ -58,6 +58,10 @@ class PartnerGraphQL(GraphQL[RequestContext, None]):
                 raise
             response = edge_http.service_unavailable()
         await response(scope, receive, send)
+
+    async def render_graphql_ide(self, request: Request) -> Response:
+        # The package's own GraphiQL build (app/console_dist/graphiql), not a CDN page.
+        return console.graphiql_page()
 
     def create_response(self, response_data: Any, sub_response: Response) -> Response:
         status, headers = edge_http.refusal_status(response_data)
@@ -133,6 +137,8 @@ def create_app(settings: Settings | None = None, *, start_workers: bool = True) 
             Route("/readyz", readyz),
             export_route,
             audit_export_route,
+            # Last: the browser side (GraphiQL's files in development).
+            *console.routes(settings),
         ],
         middleware=[
             Middleware(

@@ -39,7 +39,11 @@ class Settings(BaseSettings):
     production: bool = False
     graphiql: bool = True
     cors_origins: list[str] = Field(default_factory=list)
-    public_url: str = "http://127.0.0.1:8000"
+    public_url: str = Field(
+        default="http://127.0.0.1:8000",
+        description="Base of the links in emails (the web console). Unset, `partnergraph "
+        "serve` uses the address it listens on (listen_url).",
+    )
 
     email_backend: EmailBackend = EmailBackend.CONSOLE
     email_from: str = "partnergraph <no-reply@partnergraph.example>"
@@ -107,6 +111,15 @@ class Settings(BaseSettings):
     @property
     def is_sqlite(self) -> bool:
         return self.database_url.startswith("sqlite")
+
+
+def listen_url(host: str, port: int) -> str:
+    """The URL a browser on this machine uses for a server listening on host:port."""
+    if host in ("", "0.0.0.0", "::"):  # noqa: S104 - every interface: name this machine
+        host = "localhost"
+    elif ":" in host and not host.startswith("["):
+        host = f"[{host}]"
+    return f"http://{host}:{port}"
 
 
 @lru_cache(maxsize=1)

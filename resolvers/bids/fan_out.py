@@ -43,6 +43,7 @@ from domain.program import DirectoryTagKind
 from resolvers.bids.common import _insert, _money_text, _representatives
 from resolvers.bids.matching import Tag, criteria_of
 from resolvers.events import SEND_EMAIL, emit
+from resolvers.links import received_bid_url
 
 logger = logging.getLogger(__name__)
 
@@ -132,7 +133,7 @@ def bid_received_context(bid: Bid, partner_name: str, public_url: str) -> dict[s
         "region": bid.region,
         "budget": _money_text(bid.budget_amount, bid.currency),
         "deadline": bid.deadline.isoformat(timespec="minutes"),
-        "bid_url": f"{public_url}/partner/bids/{bid.id}",
+        "bid_url": received_bid_url(public_url, bid.id),
     }
 
 

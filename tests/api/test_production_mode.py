@@ -1,7 +1,9 @@
-"""Production mode turns the development conveniences off and refuses the dev secret."""
+"""Production mode turns the development conveniences off (GraphiQL and its files among
+them) and refuses the dev secret."""
 
 from __future__ import annotations
 
+import re
 from collections.abc import AsyncIterator
 from pathlib import Path
 
@@ -10,6 +12,7 @@ import pytest
 from pydantic import ValidationError
 
 from app.asgi import create_app
+from app.console import CSP
 from config.settings import Settings
 
 QUERY = "{ viewr { user { email } } }"  # a typo of `viewer`
@@ -74,3 +77,30 @@ async def test_production_turns_them_off(production: httpx.AsyncClient) -> None:
     message = typo.json()["errors"][0]["message"]
     assert "viewr" in message
     assert "Did you mean" not in message
+
+
+async def test_graphiql_page_and_files_are_the_package_s_own(
+    development: httpx.AsyncClient, production: httpx.AsyncClient
+) -> None:
+    """GraphiQL's page and files come from app/console_dist, under a CSP that allows only
+    the server itself, and only in development."""
+    assert (await production.get("/graphiql/assets/index.js")).status_code == 404
+    client = development
+    page = await client.get("/graphql", headers={"accept": "text/html"})
+    assert page.status_code == 200
+    assert page.headers["content-security-policy"] == CSP
+    for loophole in ("'unsafe-inline'", "data:", "http", "*"):
+        assert loophole not in CSP
+    referenced = re.findall(r'(?:src|href)="([^"]+)"', page.text)
+    assert referenced
+    assert all(url.startswith("/graphiql/assets/") for url in referenced)
+    for url in referenced:
+        asset = await client.get(url)
+        assert asset.status_code == 200, url
+        assert asset.headers["content-security-policy"] == CSP
+        assert "immutable" in asset.headers["cache-control"]
+        # No stylesheet smuggles a font or image in as a data: URI (the CSP refuses them).
+        if url.endswith(".css"):
+            assert "data:" not in asset.text, url
+    missing = await client.get("/graphiql/assets/nothing-here.js")
+    assert missing.status_code == 404

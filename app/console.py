@@ -1,0 +1,81 @@
+"""The browser side, served from the package's own files (app/console_dist/, built by `make web`).
+
+- GraphiQL (development only): `GET /graphql` asking for HTML answers its page, its files
+  live under `/graphiql/`. Nothing is fetched from another host.
+Its pages answer with a Content-Security-Policy that allows only the server itself.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from starlette.responses import FileResponse, PlainTextResponse, Response
+from starlette.routing import BaseRoute, Mount
+from starlette.staticfiles import StaticFiles
+from starlette.types import Scope
+
+from config.settings import Settings
+
+DIST = Path(__file__).parent / "console_dist"
+GRAPHIQL_DIR = DIST / "graphiql"
+
+#: Only the server itself: scripts, styles, fonts, images, workers and fetches alike; no
+#: inline script or style, no data: URI, no framing.
+CSP = (
+    "default-src 'self'; base-uri 'none'; object-src 'none'; "
+    "frame-ancestors 'none'; form-action 'self'"
+)
+_PAGE_HEADERS = {
+    "content-security-policy": CSP,
+    "cache-control": "no-cache",
+    "x-content-type-options": "nosniff",
+    "referrer-policy": "no-referrer",
+}
+# Vite names every file under assets/ by its content hash: it never changes.
+_ASSET_HEADERS = {
+    "content-security-policy": CSP,
+    "cache-control": "public, max-age=31536000, immutable",
+    "x-content-type-options": "nosniff",
+}
+
+
+class _HashedFiles(StaticFiles):
+    """Static files with the CSP and a long cache (the names carry a content hash)."""
+
+    async def get_response(self, path: str, scope: Scope) -> Response:
+        response = await super().get_response(path, scope)
+        if response.status_code == 200:
+            response.headers.update(_ASSET_HEADERS)
+        else:
+            response.headers["content-security-policy"] = CSP
+        return response
+
+
+def page(index: Path) -> Response:
+    """An HTML entry point of a built bundle, never cached (it names the current assets)."""
+    if not index.is_file():
+        return PlainTextResponse(
+            f"{index.relative_to(DIST.parent)} is missing: run `make web`.", status_code=503
+        )
+    return FileResponse(index, media_type="text/html", headers=_PAGE_HEADERS)
+
+
+def graphiql_page() -> Response:
+    return page(GRAPHIQL_DIR / "index.html")
+
+
+def graphiql_enabled(settings: Settings) -> bool:
+    return settings.graphiql and not settings.production
+
+
+def routes(settings: Settings) -> list[BaseRoute]:
+    """Placed after the API's routes."""
+    found: list[BaseRoute] = []
+    if graphiql_enabled(settings):
+        found.append(
+            Mount(
+                "/graphiql/assets",
+                _HashedFiles(directory=GRAPHIQL_DIR / "assets", check_dir=False),
+            )
+        )
+    return found
