@@ -137,7 +137,7 @@ def create_app(settings: Settings | None = None, *, start_workers: bool = True) 
             Route("/readyz", readyz),
             export_route,
             audit_export_route,
-            # Last: the browser side (GraphiQL's files in development).
+            # Last: the web console answers every other GET (its pages, the emailed links).
             *console.routes(settings),
         ],
         middleware=[

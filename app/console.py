@@ -2,21 +2,27 @@
 
 - GraphiQL (development only): `GET /graphql` asking for HTML answers its page, its files
   live under `/graphiql/`. Nothing is fetched from another host.
-Its pages answer with a Content-Security-Policy that allows only the server itself.
+- The web console (the Reseller Space, web/) answers every other `GET`: its router shows
+  the page, including every page an email links to (resolvers/links.py). Its hashed files
+  live under `/assets/`.
+
+Both answer with a Content-Security-Policy that allows only the server itself.
 """
 
 from __future__ import annotations
 
 from pathlib import Path
 
+from starlette.requests import Request
 from starlette.responses import FileResponse, PlainTextResponse, Response
-from starlette.routing import BaseRoute, Mount
+from starlette.routing import BaseRoute, Mount, Route
 from starlette.staticfiles import StaticFiles
 from starlette.types import Scope
 
 from config.settings import Settings
 
 DIST = Path(__file__).parent / "console_dist"
+CONSOLE_DIR = DIST / "console"
 GRAPHIQL_DIR = DIST / "graphiql"
 
 #: Only the server itself: scripts, styles, fonts, images, workers and fetches alike; no
@@ -68,8 +74,12 @@ def graphiql_enabled(settings: Settings) -> bool:
     return settings.graphiql and not settings.production
 
 
+async def _console(request: Request) -> Response:
+    return page(CONSOLE_DIR / "index.html")
+
+
 def routes(settings: Settings) -> list[BaseRoute]:
-    """Placed after the API's routes."""
+    """Placed after the API's routes: the console's catch-all answers what they do not."""
     found: list[BaseRoute] = []
     if graphiql_enabled(settings):
         found.append(
@@ -78,4 +88,9 @@ def routes(settings: Settings) -> list[BaseRoute]:
                 _HashedFiles(directory=GRAPHIQL_DIR / "assets", check_dir=False),
             )
         )
+    found += [
+        Mount("/assets", _HashedFiles(directory=CONSOLE_DIR / "assets", check_dir=False)),
+        Route("/", _console, methods=["GET", "HEAD"]),
+        Route("/{path:path}", _console, methods=["GET", "HEAD"]),
+    ]
     return found

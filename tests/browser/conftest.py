@@ -64,6 +64,16 @@ class Server:
                 found.append(message)  # type: ignore[arg-type]
         return found
 
+    def wait_for_email(self, to: str, subject: str, timeout: float = 20.0) -> Any:
+        """The newest email to `to` whose subject contains `subject`."""
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            for message in reversed(self.emails(to)):
+                if subject in str(message["Subject"]):
+                    return message
+            time.sleep(0.2)
+        raise AssertionError(f"no email to {to} about {subject!r}")
+
     def wait_for_link(self, to: str, path: str, timeout: float = 20.0) -> str:
         """The first link to `path` in an email to `to` (the in-process worker sends it)."""
         deadline = time.monotonic() + timeout

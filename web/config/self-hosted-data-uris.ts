@@ -2,7 +2,13 @@
 // The CSP allows only 'self', so after bundling every such URI becomes a file of its own,
 // named by its content hash (deterministic), and the CSS points to it.
 import { createHash } from "node:crypto";
-import type { OutputAsset, Plugin } from "vite";
+import type { Plugin } from "vite";
+
+interface Asset {
+  type: "asset";
+  fileName: string;
+  source: string | Uint8Array;
+}
 
 const DATA_URI = /url\(\s*(["']?)data:([a-z]+\/[a-z0-9.+-]+)(;[^,]*)?,([^"')]*)\1\s*\)/gi;
 const EXTENSIONS: Record<string, string> = {
@@ -22,8 +28,8 @@ export function selfHostedDataUris(): Plugin {
     generateBundle(_options, bundle) {
       for (const file of Object.values(bundle)) {
         if (file.type !== "asset" || !file.fileName.endsWith(".css")) continue;
-        const asset = file as OutputAsset;
-        const css = String(asset.source);
+        const asset = file as Asset;
+        const css = typeof asset.source === "string" ? asset.source : Buffer.from(asset.source).toString("utf8");
         const rewritten = css.replace(DATA_URI, (_match, _quote, mime: string, params = "", payload: string) => {
           const base64 = /;base64/i.test(params);
           const bytes = base64 ? Buffer.from(payload, "base64") : Buffer.from(decodeURIComponent(payload));
