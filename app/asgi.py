@@ -20,8 +20,10 @@ from strawberry.asgi import GraphQL
 
 from app import console, edge_http
 from app.audit_export import audit_export_route
+from app.edge_middleware import EdgeMiddleware
 from app.exports import export_route
 from app.memory import tune_after_start_up
+from app.request_limits import RequestLimitExceeded, check_request
 from app.runtime import Runtime
 from config.settings import Settings, get_settings
 from resolvers.auth import authenticate, bearer_token
@@ -51,6 +53,8 @@ class PartnerGraphQL(GraphQL[RequestContext, None]):
             return
         try:
             response = await self.run(Request(scope, receive))
+        except RequestLimitExceeded as exc:
+            response = edge_http.refusal(exc.status_code, exc.code, exc.reason)
         except HTTPException as exc:
             response = edge_http.http_exception_response(exc.status_code, exc.reason)
         except Exception as exc:
@@ -93,6 +97,16 @@ class PartnerGraphQL(GraphQL[RequestContext, None]):
             return await super().execute_operation(*args, **kwargs)
         finally:
             await context.close()
+
+    async def parse_http_body(self, request: Any) -> Any:
+        data = await super().parse_http_body(request)
+        for item in data if isinstance(data, list) else [data]:
+            check_request(self.runtime.settings, item.query, item.variables)
+        return data
+
+    def decode_json(self, data: str | bytes) -> object:
+        # orjson refuses invalid UTF-8 as a JSONDecodeError: a 400 with a JSON body.
+        return orjson.loads(data)
 
     def encode_json(self, data: object) -> bytes:
         # The same compact JSON as Strawberry's json.dumps(separators=(",", ":")), faster.
@@ -141,13 +155,14 @@ def create_app(settings: Settings | None = None, *, start_workers: bool = True) 
             *console.routes(settings),
         ],
         middleware=[
+            Middleware(EdgeMiddleware, settings=settings),
             Middleware(
                 CORSMiddleware,
                 allow_origins=settings.cors_origins,
                 allow_methods=["GET", "POST", "OPTIONS"],
                 allow_headers=["authorization", "content-type"],
                 max_age=600,
-            )
+            ),
         ],
         lifespan=lifespan,
     )

@@ -7,10 +7,10 @@ from __future__ import annotations
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response, StreamingResponse
 from starlette.routing import Route
-from strawberry import relay
 
 from resolvers.audit.export import AUDIT_EXPORT_PATH, audit_csv, may_export
 from resolvers.auth import authenticate, bearer_token
+from schema.ids import parse_global_id
 
 
 async def organization_audit_csv(request: Request) -> Response:
@@ -20,12 +20,9 @@ async def organization_audit_csv(request: Request) -> Response:
         return JSONResponse(
             {"error": "UNAUTHENTICATED"}, status_code=401, headers={"www-authenticate": "Bearer"}
         )
-    try:
-        gid = relay.GlobalID.from_id(str(request.path_params["organization_id"]))
-        pk = int(gid.node_id)
-    except (ValueError, TypeError):
-        pk = None
-    if pk is None or gid.type_name != "Organization" or not may_export(viewer, pk):
+    parsed = parse_global_id(str(request.path_params["organization_id"]))
+    pk = parsed[1] if parsed is not None and parsed[0] == "Organization" else None
+    if pk is None or not may_export(viewer, pk):
         return JSONResponse({"error": "NOT_FOUND"}, status_code=404)
     return StreamingResponse(
         audit_csv(services, viewer, pk),

@@ -11,10 +11,10 @@ from __future__ import annotations
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response, StreamingResponse
 from starlette.routing import Route
-from strawberry import relay
 
 from resolvers.auth import authenticate, bearer_token
 from resolvers.exports import EXPORT_PATH, billing_csv, billing_scope
+from schema.ids import parse_global_id
 
 PATH = EXPORT_PATH
 
@@ -32,14 +32,13 @@ async def client_billing_csv(request: Request) -> Response:
             status_code=401,
             headers={"www-authenticate": "Bearer"},
         )
-    try:
-        gid = relay.GlobalID.from_id(str(request.path_params["client_id"]))
-        pk = int(gid.node_id)
-    except (ValueError, TypeError):
+    parsed = parse_global_id(str(request.path_params["client_id"]))
+    if parsed is None:
         return _not_found()
-    if gid.type_name == "Client":
+    type_name, pk = parsed
+    if type_name == "Client":
         scope = await billing_scope(services, viewer, grant_id=pk)
-    elif gid.type_name == "Organization":
+    elif type_name == "Organization":
         scope = await billing_scope(services, viewer, organization_id=pk)
     else:
         return _not_found()

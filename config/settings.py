@@ -97,6 +97,30 @@ class Settings(BaseSettings):
     trusted_proxy_hops: int = Field(
         default=1, ge=1, description="How many trusted proxies append to client_ip_header."
     )
+    # Request limits, checked before the query is parsed (app/request_limits.py).
+    max_body_bytes: int = Field(
+        default=1024 * 1024, ge=1024, description="Largest request body (413 above it)."
+    )
+    max_query_length: int = Field(
+        default=20_000, ge=100, description="Longest GraphQL document, in characters."
+    )
+    max_variables: int = Field(default=50, ge=1, description="Most variables in one request.")
+    # Security headers on every response (app/security_headers.py).
+    hsts_seconds: int = Field(
+        default=0,
+        ge=0,
+        description="Strict-Transport-Security max-age; 0 sends none (set it behind HTTPS).",
+    )
+    content_security_policy: str = Field(
+        default="default-src 'none'; frame-ancestors 'none'; base-uri 'none'; form-action 'none'",
+        description="CSP of every API (JSON, CSV) response.",
+    )
+    content_security_policy_html: str = Field(
+        default="default-src 'self'; script-src 'self'; style-src 'self'; "
+        "img-src 'self' data:; font-src 'self'; connect-src 'self'; "
+        "frame-ancestors 'none'; base-uri 'none'; form-action 'self'; object-src 'none'",
+        description="CSP of HTML pages (GraphiQL in development, served assets): 'self' only.",
+    )
 
     @model_validator(mode="after")
     def _production_is_locked_down(self) -> Settings:

@@ -33,9 +33,13 @@ def parse_amount(value: Decimal | str | int) -> Decimal:
         raise MoneyError(f"not an amount: {value!r}") from exc
     if not amount.is_finite():
         raise MoneyError(f"not an amount: {value!r}")
-    if amount != amount.quantize(CENT):
+    try:
+        cents = amount.quantize(CENT)
+    except InvalidOperation as exc:  # more digits than the context holds (e.g. 1E+30)
+        raise MoneyError("the amount is too large") from exc
+    if amount != cents:
         raise MoneyError("an amount has at most two decimals")
-    return amount.quantize(CENT)
+    return cents
 
 
 @dataclass(frozen=True, slots=True)

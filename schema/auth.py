@@ -16,7 +16,7 @@ from db import models
 from resolvers import auth
 from schema.base import ApiTokenAccess, UserError, mutate
 from schema.context import Info
-from schema.ids import decode_id
+from schema.ids import decode_id, primary_keys
 from schema.permissions import IsAuthenticated, IsPerson
 from schema.types import User
 
@@ -61,7 +61,7 @@ class ApiToken(relay.Node):
     async def resolve_nodes(
         cls, *, info: Info, node_ids: Iterable[str], required: bool = False
     ) -> list[ApiToken | None]:
-        ids = [int(i) if i.isdigit() else None for i in node_ids]
+        ids = primary_keys(node_ids)
         rows = await auth.visible_api_tokens(info.context, [i for i in ids if i is not None])
         return [cls.of(rows[i]) if i in rows else None for i in ids]
 

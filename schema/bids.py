@@ -32,7 +32,7 @@ from resolvers import bids as use_cases
 from resolvers.loaders.bids import acting_partners, bid_loaders, receiving_partner_id
 from schema.base import Currency, Money, UserError, mutate, page_request, to_connection
 from schema.context import Info
-from schema.ids import decode_id
+from schema.ids import decode_id, primary_key
 from schema.permissions import Forbidden, IsPerson
 
 strawberry.enum(BidStatus, description="Where a bid is in its lifecycle.")
@@ -102,7 +102,8 @@ class Offer(relay.Node):
         mine = {p.id for p in await acting_partners(info.context)}
         result: list[Offer | None] = []
         for raw in node_ids:
-            row = await loaders.offer.load(int(raw)) if str(raw).isdigit() else None
+            pk = primary_key(raw)
+            row = await loaders.offer.load(pk) if pk is not None else None
             bid = await loaders.bid.load(row.bid_id) if row is not None else None
             visible = row is not None and (
                 row.partner_id in mine
@@ -208,7 +209,8 @@ class Bid(relay.Node):
         ctx = info.context
         result: list[Bid | None] = []
         for raw in node_ids:
-            row = await bid_loaders(ctx).bid.load(int(raw)) if str(raw).isdigit() else None
+            pk = primary_key(raw)
+            row = await bid_loaders(ctx).bid.load(pk) if pk is not None else None
             if row is None:
                 result.append(None)
             elif row.author_user_id is not None and row.author_user_id == ctx.viewer.user_id:

@@ -19,7 +19,7 @@ from resolvers import commerce as use_cases
 from resolvers.loaders.commerce import commerce_loaders
 from schema.base import Currency, Money, Side, UserError, mutate
 from schema.context import Info
-from schema.ids import decode_id
+from schema.ids import decode_id, primary_keys
 from schema.permissions import Forbidden, IsAuthenticated
 from schema.types import Invoice, Product
 
@@ -261,12 +261,7 @@ class Order(relay.Node):
     async def resolve_nodes(
         cls, *, info: Info, node_ids: Iterable[str], required: bool = False
     ) -> list[Order | None]:
-        ids: list[int | None] = []
-        for raw in node_ids:
-            try:
-                ids.append(int(raw))
-            except ValueError:
-                ids.append(None)
+        ids = primary_keys(node_ids)
         rows = await commerce_loaders(info.context).order.load_many(
             [i for i in ids if i is not None]
         )

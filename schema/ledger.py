@@ -20,7 +20,7 @@ from domain.errors import DomainError
 from resolvers import ledger as use_cases
 from schema.base import Currency, Money, page_request, to_connection
 from schema.context import Info
-from schema.ids import decode_id
+from schema.ids import decode_id, primary_keys
 from schema.permissions import Forbidden, IsAuthenticated
 
 # Registered once with Strawberry (it marks the class), as schema/base.py does.
@@ -99,12 +99,7 @@ class LedgerEntry(relay.Node):
     async def resolve_nodes(
         cls, *, info: Info, node_ids: Iterable[str], required: bool = False
     ) -> list[LedgerEntry | None]:
-        ids: list[int | None] = []
-        for raw in node_ids:
-            try:
-                ids.append(int(raw))
-            except ValueError:
-                ids.append(None)
+        ids = primary_keys(node_ids)
         async with info.context.services.sessionmaker() as session:
             found = await use_cases.prepaid_entries_by_id(
                 session, [i for i in ids if i is not None]

@@ -13,7 +13,7 @@ from db import models
 from domain.program import ApplicationStatus
 from schema.base import UserError
 from schema.context import Info
-from schema.program.common import _ints
+from schema.ids import primary_keys
 from schema.types import Partner
 
 strawberry.enum(ApplicationStatus, description="The decision on a Partner Program application.")
@@ -74,7 +74,7 @@ class PartnerApplication(relay.Node):
     async def resolve_nodes(
         cls, *, info: Info, node_ids: Iterable[str], required: bool = False
     ) -> list[PartnerApplication | None]:
-        ids = _ints(node_ids)
+        ids = primary_keys(node_ids)
         async with info.context.services.sessionmaker() as session:
             rows = {
                 r.id: r

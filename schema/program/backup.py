@@ -13,7 +13,8 @@ from db import models
 from resolvers import support as support_cases
 from schema.base import UserError, page_request, to_connection
 from schema.context import Info
-from schema.program.common import _ints, _query
+from schema.ids import primary_keys
+from schema.program.common import _query
 
 
 @strawberry.type(description="An end customer in a Swiss Backup account.")
@@ -30,7 +31,7 @@ class BackupCustomer(relay.Node):
     async def resolve_nodes(
         cls, *, info: Info, node_ids: Iterable[str], required: bool = False
     ) -> list[BackupCustomer | None]:
-        ids = _ints(node_ids)
+        ids = primary_keys(node_ids)
         async with info.context.services.sessionmaker() as session:
             rows = (
                 await session.execute(
@@ -75,7 +76,7 @@ class BackupAccount(relay.Node):
     async def resolve_nodes(
         cls, *, info: Info, node_ids: Iterable[str], required: bool = False
     ) -> list[BackupAccount | None]:
-        ids = _ints(node_ids)
+        ids = primary_keys(node_ids)
         async with info.context.services.sessionmaker() as session:
             rows = list(
                 await session.scalars(

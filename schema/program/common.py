@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable, Iterable
+from collections.abc import Awaitable, Callable
 from typing import Any, TypeVar
 
 from graphql import GraphQLError
@@ -37,16 +37,6 @@ async def _mutate(payload: Callable[..., P], action: Callable[[], Awaitable[dict
     except DomainError as error:
         return payload(user_errors=[UserError.of(error)])
     return payload(user_errors=[], **fields)
-
-
-def _ints(node_ids: Iterable[str]) -> list[int | None]:
-    out: list[int | None] = []
-    for raw in node_ids:
-        try:
-            out.append(int(raw))
-        except ValueError:
-            out.append(None)
-    return out
 
 
 def _org(value: relay.GlobalID, field: str = "organizationId") -> int:

@@ -13,7 +13,7 @@ from resolvers import directory as directory_cases
 from resolvers.directory import ListingView
 from schema.base import UserError
 from schema.context import Info
-from schema.program.common import _ints
+from schema.ids import primary_keys
 from schema.types import Partner
 
 
@@ -67,7 +67,7 @@ class DirectoryEntry(relay.Node):
     async def resolve_nodes(
         cls, *, info: Info, node_ids: Iterable[str], required: bool = False
     ) -> list[DirectoryEntry | None]:
-        ids = _ints(node_ids)
+        ids = primary_keys(node_ids)
         views = await directory_cases.load_listings(info.context, [i for i in ids if i is not None])
         return [cls.of(views[i]) if i is not None and i in views else None for i in ids]
 

@@ -15,7 +15,8 @@ from domain.program import SupportAccessStatus, support_access_status
 from resolvers import support as support_cases
 from schema.base import Currency, OrganizationKind, UserError, page_request, to_connection
 from schema.context import Info
-from schema.program.common import _ints, _query_error
+from schema.ids import primary_keys
+from schema.program.common import _query_error
 from schema.types import Product
 
 strawberry.enum(SupportAccessStatus, description="A support access: active, expired or revoked.")
@@ -49,7 +50,7 @@ class SupportAccess(relay.Node):
     async def resolve_nodes(
         cls, *, info: Info, node_ids: Iterable[str], required: bool = False
     ) -> list[SupportAccess | None]:
-        ids = _ints(node_ids)
+        ids = primary_keys(node_ids)
         async with info.context.services.sessionmaker() as session:
             rows = {
                 r.id: r

@@ -6,22 +6,13 @@ from collections.abc import Iterable
 from typing import Any
 
 from schema.context import Info
-
-
-def _ints(node_ids: Iterable[str]) -> list[int | None]:
-    out: list[int | None] = []
-    for raw in node_ids:
-        try:
-            out.append(int(raw))
-        except ValueError:
-            out.append(None)
-    return out
+from schema.ids import primary_keys
 
 
 async def _load_visible(
     info: Info, loader: Any, node_ids: Iterable[str], visible: Any
 ) -> list[Any]:
-    ids = _ints(node_ids)
+    ids = primary_keys(node_ids)
     rows = await loader.load_many([i for i in ids if i is not None])
     by_id = {row.id: row for row in rows if row is not None}
     result = []

@@ -15,6 +15,7 @@ from resolvers.members.invitations import status_of
 from resolvers.program import collaborators
 from schema.base import Role
 from schema.context import Info
+from schema.ids import primary_keys
 from schema.permissions import ReadsCollaboratorRights
 from schema.types.collaborator_rights import CollaboratorRights
 
@@ -22,7 +23,7 @@ strawberry.enum(MemberInvitationStatus, description="Where a member invitation i
 
 
 def _ids(node_ids: Iterable[str]) -> list[int | None]:
-    return [int(i) if i.isdigit() else None for i in node_ids]
+    return primary_keys(node_ids)
 
 
 @strawberry.type(description="A person's membership in an organization.")

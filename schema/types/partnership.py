@@ -25,12 +25,12 @@ from schema.base import (
     to_connection,
 )
 from schema.context import Info
-from schema.ids import encode_id
+from schema.ids import encode_id, primary_keys
 from schema.permissions import Forbidden, IsMember, ReadsClientInvoices, SeesClientProducts
 from schema.planning import page_requests_below
 from schema.types.audit import AuditEvent, AuditEventFilter, to_filter
 from schema.types.invoice import Invoice
-from schema.types.loading import _ints, _load_visible
+from schema.types.loading import _load_visible
 from schema.types.product import Product
 
 
@@ -315,7 +315,7 @@ class Client(relay.Node):
     async def resolve_nodes(
         cls, *, info: Info, node_ids: Iterable[str], required: bool = False
     ) -> list[Client | None]:
-        ids = _ints(node_ids)
+        ids = primary_keys(node_ids)
         loaders = info.context.loaders
         facts = await loaders.grant_facts.load_many([i for i in ids if i is not None])
         visible = {

@@ -11,6 +11,7 @@ from strawberry import relay
 from db import models
 from resolvers.accounts import sessions
 from schema.context import Info
+from schema.ids import primary_keys
 
 
 @strawberry.type(description="A login of the viewer: a bearer token in use somewhere.")
@@ -41,10 +42,7 @@ class Session(relay.Node):
             return [None for _ in node_ids]
         live = {row.id: row for row in await sessions.live_sessions(info.context)}
         current = info.context.viewer.session_id
-        return [
-            cls.of(live[int(i)], current) if i.isdigit() and int(i) in live else None
-            for i in node_ids
-        ]
+        return [cls.of(live[pk], current) if pk in live else None for pk in primary_keys(node_ids)]
 
 
 async def viewer_sessions(info: Info) -> list[Session]:

@@ -35,6 +35,16 @@ class Edge:
     client: httpx.AsyncClient
     services: Services
     clock: TestClock
+    world: Any = None  # the demo world (resolvers.demo.DemoWorld) when seeded
+
+    async def login(self, email: str, password: str = "partnergraph-demo") -> str:
+        response = await self.gql(
+            "mutation($i: LoginInput!) { login(input: $i) { token } }",
+            {"i": {"email": email, "password": password}},
+        )
+        token = response.json()["data"]["login"]["token"]
+        assert token, response.text
+        return str(token)
 
     async def post(
         self, body: Any, token: str | None = None, headers: dict[str, str] | None = None
@@ -87,8 +97,7 @@ class open_edge:
         if self.settings.is_sqlite:
             async with engine.begin() as conn:
                 await conn.run_sync(Base.metadata.create_all)
-        if self.seed:
-            await seed_demo(make_sessionmaker(engine))
+        world = await seed_demo(make_sessionmaker(engine)) if self.seed else None
         await engine.dispose()
         self.app = create_app(self.settings, start_workers=False)
         runtime = self.app.state.runtime
@@ -99,7 +108,7 @@ class open_edge:
             transport=httpx.ASGITransport(app=self.app, client=("203.0.113.7", 4711)),
             base_url="http://test",
         )
-        return Edge(self.client, runtime.services, clock)
+        return Edge(self.client, runtime.services, clock, world)
 
     async def __aexit__(self, *exc: object) -> None:
         await self.client.aclose()
