@@ -6,7 +6,8 @@
   the page, including every page an email links to (resolvers/links.py). Its hashed files
   live under `/assets/`.
 
-Both answer with a Content-Security-Policy that allows only the server itself.
+Both are HTML pages: the edge middleware gives them the Content-Security-Policy that allows
+only the server itself (settings.content_security_policy_html).
 """
 
 from __future__ import annotations
@@ -25,35 +26,20 @@ DIST = Path(__file__).parent / "console_dist"
 CONSOLE_DIR = DIST / "console"
 GRAPHIQL_DIR = DIST / "graphiql"
 
-#: Only the server itself: scripts, styles, fonts, images, workers and fetches alike; no
-#: inline script or style, no data: URI, no framing.
-CSP = (
-    "default-src 'self'; base-uri 'none'; object-src 'none'; "
-    "frame-ancestors 'none'; form-action 'self'"
-)
-_PAGE_HEADERS = {
-    "content-security-policy": CSP,
-    "cache-control": "no-cache",
-    "x-content-type-options": "nosniff",
-    "referrer-policy": "no-referrer",
-}
+# The security headers, the 'self'-only CSP of HTML pages (settings.
+# content_security_policy_html) among them, come from app/edge_middleware.py.
+_PAGE_HEADERS = {"cache-control": "no-cache"}
 # Vite names every file under assets/ by its content hash: it never changes.
-_ASSET_HEADERS = {
-    "content-security-policy": CSP,
-    "cache-control": "public, max-age=31536000, immutable",
-    "x-content-type-options": "nosniff",
-}
+_ASSET_HEADERS = {"cache-control": "public, max-age=31536000, immutable"}
 
 
 class _HashedFiles(StaticFiles):
-    """Static files with the CSP and a long cache (the names carry a content hash)."""
+    """Static files with a long cache (their names carry a content hash)."""
 
     async def get_response(self, path: str, scope: Scope) -> Response:
         response = await super().get_response(path, scope)
         if response.status_code == 200:
             response.headers.update(_ASSET_HEADERS)
-        else:
-            response.headers["content-security-policy"] = CSP
         return response
 
 
@@ -75,6 +61,8 @@ def graphiql_enabled(settings: Settings) -> bool:
 
 
 async def _console(request: Request) -> Response:
+    if request.url.path.startswith("/graphiql/"):  # GraphiQL's files, where it is off
+        return PlainTextResponse("Not Found", status_code=404)
     return page(CONSOLE_DIR / "index.html")
 
 

@@ -117,9 +117,10 @@ class Settings(BaseSettings):
     )
     content_security_policy_html: str = Field(
         default="default-src 'self'; script-src 'self'; style-src 'self'; "
-        "img-src 'self' data:; font-src 'self'; connect-src 'self'; "
+        "img-src 'self'; font-src 'self'; connect-src 'self'; worker-src 'self'; "
         "frame-ancestors 'none'; base-uri 'none'; form-action 'self'; object-src 'none'",
-        description="CSP of HTML pages (GraphiQL in development, served assets): 'self' only.",
+        description="CSP of HTML pages (the web console, GraphiQL in development): 'self' "
+        "only, no data: URI, nothing inline (app/console.py serves them).",
     )
 
     @model_validator(mode="after")
