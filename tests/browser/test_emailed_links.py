@@ -64,3 +64,28 @@ def test_the_sign_up_email_links_here_and_verifies(tabs: Any, server: Server) ->
     tab.page.get_by_text("Ada Keller").wait_for()
     tab.shot("verified")
     assert httpx.get(link).status_code == 200
+
+
+def test_log_in_with_the_keyboard_only(tabs: Any, server: Server) -> None:
+    """The skip link comes first; Tab reaches the labelled fields; Enter submits; the new
+    page's heading takes the focus."""
+    tab = tabs("keyboard")
+    tab.go("/login")
+    tab.page.keyboard.press("Tab")
+    assert tab.page.evaluate("() => document.activeElement.textContent") == "Skip to the content"
+    for _ in range(12):
+        tab.page.keyboard.press("Tab")
+        if tab.page.evaluate("() => document.activeElement.name") == "email":
+            break
+    else:
+        raise AssertionError("Tab never reached the email field")
+    tab.page.keyboard.type("rep@limited.example")
+    tab.page.keyboard.press("Tab")
+    assert tab.page.evaluate("() => document.activeElement.name") == "password"
+    tab.page.keyboard.type("partnergraph-demo")
+    tab.page.keyboard.press("Enter")
+    tab.page.get_by_role("heading", name="Partners").wait_for()
+    tab.page.get_by_role("link", name="Members").press("Enter")
+    tab.page.get_by_role("heading", name="Members").wait_for()
+    assert tab.page.evaluate("() => document.activeElement.id") == "page-title"
+    tab.shot("members")
