@@ -114,7 +114,17 @@ async def login(ctx: RequestContext, *, email: str, password: str) -> SignedIn:
             )
         if _hasher.check_needs_rehash(user.password_hash):
             user.password_hash = await hash_password_off_loop(password)
-        return await open_session(ctx, session, user)
+        signed_in = await open_session(ctx, session, user)
+        # A new session is a change of access (SPEC: the audit trail).
+        record_audit(
+            session,
+            action="session.login",
+            subject_type="User",
+            subject_id=user.id,
+            actor_user_id=user.id,
+            after={"session_expires_at": signed_in.expires_at.isoformat()},
+        )
+        return signed_in
 
 
 async def check_password(ctx: RequestContext, session: AsyncSession, password: str) -> None:

@@ -116,7 +116,7 @@ async def test_invite_accept_with_a_new_account(api: Api, sessionmaker: Maker, w
         "ACCEPTED"
     ]
     events = await audit_events(sessionmaker, audit_before)
-    assert [e.action for e in events] == ["member.invite", "member.join"]
+    assert [e.action for e in events] == ["member.invite", "member.join", "session.login"]
     assert events[1].before is None
     assert events[1].after["role"] == "ADMINISTRATOR"
     assert events[1].organization_id == world.organizations[PARTNER]
