@@ -4,18 +4,21 @@ import { useId, type InputHTMLAttributes, type ReactNode, type SelectHTMLAttribu
 import type { CombinedError } from "urql";
 
 export interface UserError {
-  field: string | null;
+  /** The input field it names: "email", "access.productIds" or a path ["access", "productIds"]. */
+  field: string | readonly string[] | null;
   message: string;
   code: string;
 }
 
 function fieldOf(error: UserError): string | null {
-  // "access.productIds" and "input.email" both name their last segment's field.
-  return error.field ? error.field.split(".").pop() ?? null : null;
+  // A path names its last segment's field, as "access.productIds" does.
+  if (!error.field) return null;
+  const path = typeof error.field === "string" ? error.field.split(".") : error.field;
+  return path[path.length - 1] ?? null;
 }
 
 export function errorsFor(errors: UserError[], name: string): UserError[] {
-  return errors.filter((e) => fieldOf(e) === name || e.field === name);
+  return errors.filter((e) => fieldOf(e) === name);
 }
 
 interface FieldProps extends InputHTMLAttributes<HTMLInputElement> {
