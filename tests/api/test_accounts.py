@@ -212,7 +212,7 @@ async def test_change_password_ends_the_other_sessions(
         token=here,
     )
     assert [(e["field"], e["code"]) for e in wrong["changePassword"]["userErrors"]] == [
-        ("currentPassword", "WRONG_PASSWORD")
+        (["currentPassword"], "WRONG_PASSWORD")
     ]
     audit_before, _ = await last_ids(sessionmaker)
     done = await api.ok(

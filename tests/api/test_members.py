@@ -161,7 +161,7 @@ async def test_invitation_rules_resend_cancel_and_expiry(
         INVITE, invite("boss@x.example", "COLLABORATOR"), token=tokens["rep@full.example"]
     )
     assert [(e["field"], e["code"]) for e in outsider["inviteMember"]["userErrors"]] == [
-        ("organizationId", "NOT_FOUND")
+        (["organizationId"], "NOT_FOUND")
     ]
     member = await api.ok(INVITE, invite("Collab@Partner.example", "COLLABORATOR"), token=rep)
     assert codes(member["inviteMember"]) == ["ALREADY_MEMBER"]
