@@ -18,6 +18,7 @@ path                                page calls
 /bids/manage?token=T                authoredBid(token: T), awardOffer (a visitor's bid)
 /partner/bids/ID                    receivedBids, makeOffer (a partner's received bid)
 /login                              login (where an existing account signs in)
+/settings/webhooks                  organization { webhookEndpoints } (update, replay)
 ==================================  ===================================================
 """
 
@@ -36,6 +37,7 @@ VERIFY_BID_PATH = "/bids/verify"
 MANAGE_BID_PATH = "/bids/manage"
 RECEIVED_BID_PATH = "/partner/bids/{bid_id}"
 LOGIN_PATH = "/login"
+WEBHOOKS_PATH = "/settings/webhooks"
 
 
 def _link(public_url: str, path: str, token: str | None = None) -> str:
@@ -82,3 +84,7 @@ def received_bid_url(public_url: str, bid_id: int) -> str:
 
 def login_url(public_url: str) -> str:
     return _link(public_url, LOGIN_PATH)
+
+
+def webhooks_url(public_url: str) -> str:
+    return _link(public_url, WEBHOOKS_PATH)
