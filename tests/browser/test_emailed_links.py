@@ -71,6 +71,7 @@ def test_log_in_with_the_keyboard_only(tabs: Any, server: Server) -> None:
     page's heading takes the focus."""
     tab = tabs("keyboard")
     tab.go("/login")
+    tab.page.get_by_role("form", name="Log in").wait_for()  # rendered: Tab goes in
     tab.page.keyboard.press("Tab")
     assert tab.page.evaluate("() => document.activeElement.textContent") == "Skip to the content"
     for _ in range(12):
