@@ -44,6 +44,25 @@ ENUM_VALUES: Final[dict[str, dict[str, str]]] = {
         "CHF": "Swiss franc.",
         "EUR": "Euro.",
     },
+    "EventKind": {
+        "GRANT_INVITED": "A partnership invitation was sent.",
+        "GRANT_ACCEPTED": "A partnership invitation was accepted.",
+        "GRANT_REFUSED": "A partnership invitation was refused.",
+        "GRANT_CANCELLED": "A partnership invitation was cancelled.",
+        "GRANT_ACCESS_CHANGED": "The client changed the partner's access.",
+        "GRANT_PAYMENT_METHODS_CHANGED": "The client changed the payment methods.",
+        "GRANT_STOPPED": "A collaboration was stopped.",
+        "GRANT_EXPIRING": "A time-bound grant ends soon.",
+        "GRANT_EXPIRED": "A grant or invitation expired.",
+        "ORDER_PLACED": "An order was placed.",
+        "INVOICE_ISSUED": "An invoice was issued.",
+        "CASHBACK_CREDITED": "Cashback was credited to the partner's prepaid account.",
+        "BID_RECEIVED": "A bid was delivered to the partner.",
+        "OFFER_MADE": "A partner made an offer on a bid.",
+        "OFFER_AWARDED": "The bid's author awarded an offer.",
+        "MEMBER_JOINED": "A person joined the organization.",
+        "MEMBER_REMOVED": "A member left or was removed.",
+    },
     "GrantStatus": {
         "PENDING": "Invited, waiting for the other side's answer.",
         "ACTIVE": "Accepted: the partner has the access granted.",
@@ -102,6 +121,15 @@ ENUM_VALUES: Final[dict[str, dict[str, str]]] = {
         "EXPIRED": "Its time ran out.",
         "REVOKED": "Ended early by the organization.",
     },
+    "WebhookDeliveryStatus": {
+        "PENDING": "Not delivered yet (waiting or retrying).",
+        "SUCCEEDED": "The endpoint answered 2xx.",
+        "FAILED": "Every attempt failed; no more retries.",
+    },
+    "WebhookEndpointStatus": {
+        "ENABLED": "Events are delivered to it.",
+        "DISABLED": "Nothing is delivered to it.",
+    },
 }
 
 
@@ -126,6 +154,9 @@ ARGUMENTS: Final[dict[str, str]] = {
     "Query.backupAccounts(organizationId)": "The partner's organization.",
     "Query.receivedBids(partnerId)": "The partner that received the bids.",
     "Query.authoredBid(authorToken)": "The token of the link emailed to the bid's author.",
+    "Subscription.events(kinds)": "Only events of these kinds (all when null).",
+    "Subscription.grantChanged(grantId)": "The grant to follow.",
+    "Subscription.bidReceived(partnerId)": "The partner whose bids to follow.",
 }
 
 
