@@ -21,7 +21,7 @@ from strawberry.exceptions import ConnectionRejectionError
 from strawberry.subscriptions import GRAPHQL_TRANSPORT_WS_PROTOCOL
 from strawberry.types.unset import UNSET
 
-from app import edge_http
+from app import console, edge_http
 from app import idempotency as idempotency_http
 from app.audit_export import audit_export_route
 from app.edge_middleware import EdgeMiddleware
@@ -47,7 +47,7 @@ class PartnerGraphQL(GraphQL[RequestContext, None]):
                 introspection=settings.introspection,
                 max_list_length=settings.max_list_length,
             ),
-            graphql_ide="graphiql" if settings.graphiql and not settings.production else None,
+            graphql_ide="graphiql" if console.graphiql_enabled(settings) else None,
             allow_queries_via_get=not settings.production,
             subscription_protocols=(GRAPHQL_TRANSPORT_WS_PROTOCOL,),
         )
@@ -73,6 +73,10 @@ class PartnerGraphQL(GraphQL[RequestContext, None]):
                 raise
             response = edge_http.service_unavailable()
         await response(scope, receive, send)
+
+    async def render_graphql_ide(self, request: Request) -> Response:
+        # The package's own GraphiQL build (app/console_dist/graphiql), not a CDN page.
+        return console.graphiql_page()
 
     def create_response(self, response_data: Any, sub_response: Response) -> Response:
         status, headers = edge_http.refusal_status(response_data)
@@ -184,6 +188,8 @@ def create_app(settings: Settings | None = None, *, start_workers: bool = True) 
             Route("/readyz", readyz),
             export_route,
             audit_export_route,
+            # Last: the web console answers every other GET (its pages, the emailed links).
+            *console.routes(settings),
         ],
         middleware=[
             Middleware(EdgeMiddleware, settings=settings),
