@@ -27,6 +27,7 @@ from app.audit_export import audit_export_route
 from app.edge_middleware import EdgeMiddleware
 from app.exports import export_route
 from app.memory import tune_after_start_up
+from app.persisted_queries import PersistedQueries, PersistedQueryRefused
 from app.request_limits import RequestLimitExceeded, check_request
 from app.runtime import Runtime
 from config.settings import Settings, get_settings
@@ -51,6 +52,9 @@ class PartnerGraphQL(GraphQL[RequestContext, None]):
             subscription_protocols=(GRAPHQL_TRANSPORT_WS_PROTOCOL,),
         )
         self.runtime = runtime
+        self.persisted = PersistedQueries(
+            settings.persisted_queries_dir, allowlist_only=settings.persisted_queries_only
+        )
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
@@ -60,6 +64,8 @@ class PartnerGraphQL(GraphQL[RequestContext, None]):
             response = await self.run(Request(scope, receive))
         except RequestLimitExceeded as exc:
             response = edge_http.refusal(exc.status_code, exc.code, exc.reason)
+        except PersistedQueryRefused as exc:
+            response = edge_http.refusal(exc.status, exc.code, exc.message)
         except HTTPException as exc:
             response = edge_http.http_exception_response(exc.status_code, exc.reason)
         except Exception as exc:
@@ -130,6 +136,7 @@ class PartnerGraphQL(GraphQL[RequestContext, None]):
     async def parse_http_body(self, request: Any) -> Any:
         data = await super().parse_http_body(request)
         for item in data if isinstance(data, list) else [data]:
+            item.query = self.persisted.resolve(item.query, item.extensions)
             check_request(self.runtime.settings, item.query, item.variables)
         return data
 

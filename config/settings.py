@@ -89,6 +89,13 @@ class Settings(BaseSettings):
         default=False, description="Allow introspection even in production."
     )
     max_list_length: int = Field(default=100, ge=1, description="Longest list input.")
+    persisted_queries_dir: str | None = Field(
+        default=None, description="Directory of registered operations (*.graphql files)."
+    )
+    persisted_queries_only: bool = Field(
+        default=False,
+        description="Allowlist mode: run only the operations of persisted_queries_dir.",
+    )
     client_ip_header: str | None = Field(
         default=None,
         description="Header a trusted reverse proxy sets to the client address "
