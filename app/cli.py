@@ -14,7 +14,7 @@ from pydantic import ValidationError
 
 from app.outbox_cli import add_outbox_commands
 from config.logs import configure_logging
-from config.settings import Settings, get_settings
+from config.settings import Settings, get_settings, listen_url
 
 
 def _prepare_metrics(settings: Settings) -> None:
@@ -61,6 +61,11 @@ def _serve(args: argparse.Namespace) -> int:
     import uvicorn
 
     settings = get_settings()
+    if "public_url" not in settings.model_fields_set:
+        # Emailed links point where this server listens (its worker processes inherit it).
+        os.environ["PARTNERGRAPH_PUBLIC_URL"] = listen_url(args.host, args.port)
+        get_settings.cache_clear()
+        settings = get_settings()
     _prepare_metrics(settings)
     if not _database_ready("serve", settings, migrate=args.migrate):
         return 2

@@ -18,6 +18,7 @@ from schema.accounts import AccountMutations
 from schema.auth import AuthMutations
 from schema.bids import Bid, BidMutations, BidQueries, Offer
 from schema.commerce import CommerceMutations, CommerceQueries, Order
+from schema.descriptions import describe
 from schema.errors import PublicErrors
 from schema.grants import GrantMutations
 from schema.ledger import LedgerEntry, LedgerQueries
@@ -69,7 +70,7 @@ def build_schema(
     lockdown: list[type[SchemaExtension]] = [NoSuggestions] if production else []
     traced = tracing.graphql_extension()  # Strawberry's OpenTelemetry spans, when on
     observed: list[type[SchemaExtension]] = [traced] if traced is not None else []
-    return LoggedSchema(
+    schema = LoggedSchema(
         query=Query,
         mutation=Mutation,
         subscription=Subscription,
@@ -103,3 +104,5 @@ def build_schema(
             *observed,
         ],
     )
+    describe(schema._schema)
+    return schema
