@@ -8,27 +8,30 @@ from typing import Any
 
 import orjson
 from cross_web import HTTPException
-from sqlalchemy import text
 from starlette.applications import Starlette
 from starlette.middleware import Middleware
 from starlette.middleware.cors import CORSMiddleware
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
-from starlette.routing import Route, WebSocketRoute
+from starlette.routing import BaseRoute, Route, WebSocketRoute
 from starlette.types import Receive, Scope, Send
 from strawberry.asgi import GraphQL
 from strawberry.exceptions import ConnectionRejectionError
 from strawberry.subscriptions import GRAPHQL_TRANSPORT_WS_PROTOCOL
 from strawberry.types.unset import UNSET
 
-from app import edge_http
+from app import console, edge_http
 from app import idempotency as idempotency_http
 from app.audit_export import audit_export_route
 from app.edge_middleware import EdgeMiddleware
 from app.exports import export_route
 from app.memory import tune_after_start_up
+from app.persisted_queries import PersistedQueries, PersistedQueryRefused
 from app.request_limits import RequestLimitExceeded, check_request
+from app.request_log import RequestLogMiddleware, RequestObserver
 from app.runtime import Runtime
+from config import tracing
+from config.logs import current_request
 from config.settings import Settings, get_settings
 from resolvers.auth import authenticate, bearer_token
 from resolvers.context import RequestContext
@@ -47,11 +50,14 @@ class PartnerGraphQL(GraphQL[RequestContext, None]):
                 max_list_length=settings.max_list_length,
                 max_aliases=settings.max_aliases,
             ),
-            graphql_ide="graphiql" if settings.graphiql and not settings.production else None,
+            graphql_ide="graphiql" if console.graphiql_enabled(settings) else None,
             allow_queries_via_get=not settings.production,
             subscription_protocols=(GRAPHQL_TRANSPORT_WS_PROTOCOL,),
         )
         self.runtime = runtime
+        self.persisted = PersistedQueries(
+            settings.persisted_queries_dir, allowlist_only=settings.persisted_queries_only
+        )
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
@@ -61,6 +67,8 @@ class PartnerGraphQL(GraphQL[RequestContext, None]):
             response = await self.run(Request(scope, receive))
         except RequestLimitExceeded as exc:
             response = edge_http.refusal(exc.status_code, exc.code, exc.reason)
+        except PersistedQueryRefused as exc:
+            response = edge_http.refusal(exc.status, exc.code, exc.message)
         except HTTPException as exc:
             response = edge_http.http_exception_response(exc.status_code, exc.reason)
         except Exception as exc:
@@ -68,6 +76,10 @@ class PartnerGraphQL(GraphQL[RequestContext, None]):
                 raise
             response = edge_http.service_unavailable()
         await response(scope, receive, send)
+
+    async def render_graphql_ide(self, request: Request) -> Response:
+        # The package's own GraphiQL build (app/console_dist/graphiql), not a CDN page.
+        return console.graphiql_page()
 
     def create_response(self, response_data: Any, sub_response: Response) -> Response:
         status, headers = edge_http.refusal_status(response_data)
@@ -108,6 +120,11 @@ class PartnerGraphQL(GraphQL[RequestContext, None]):
                 viewer = await authenticate(self.runtime.services, token)
                 if viewer is not None:
                     context.act_as(viewer)
+                    record = current_request()
+                    if record is not None:
+                        record.user_id = viewer.user_id
+                        record.api_token_id = viewer.api_token_id
+                        record.organizations = sorted(viewer.memberships)
             request = kwargs["request"]
             answered = await idempotency_http.before(request, context, data)
             if answered is not None:
@@ -127,6 +144,7 @@ class PartnerGraphQL(GraphQL[RequestContext, None]):
     async def parse_http_body(self, request: Any) -> Any:
         data = await super().parse_http_body(request)
         for item in data if isinstance(data, list) else [data]:
+            item.query = self.persisted.resolve(item.query, item.extensions)
             check_request(self.runtime.settings, item.query, item.variables)
         return data
 
@@ -141,6 +159,7 @@ class PartnerGraphQL(GraphQL[RequestContext, None]):
 
 def create_app(settings: Settings | None = None, *, start_workers: bool = True) -> Starlette:
     settings = settings or get_settings()
+    tracing.setup_tracing("partnergraph-api")  # only if OTEL_* say so; before any engine
     runtime = Runtime(settings, start_workers=start_workers)
 
     @contextlib.asynccontextmanager
@@ -158,9 +177,8 @@ def create_app(settings: Settings | None = None, *, start_workers: bool = True) 
     async def readyz(request: Request) -> Response:
         checks: dict[str, str] = {}
         try:
-            async with runtime.services.sessionmaker() as session:
-                await session.execute(text("SELECT 1"))
-            checks["database"] = "ok"
+            schema = await runtime.check_schema()  # reaches the database, reads its version
+            checks["database"], checks["schema"] = "ok", schema
         except Exception as exc:
             checks["database"] = f"error: {type(exc).__name__}"
         checks.update(await runtime.check_broker())
@@ -170,16 +188,26 @@ def create_app(settings: Settings | None = None, *, start_workers: bool = True) 
         )
 
     graphql = PartnerGraphQL(runtime, settings)
+    routes: list[BaseRoute] = [
+        Route("/graphql", graphql, methods=["GET", "POST"]),
+        WebSocketRoute("/graphql", graphql),
+        Route("/healthz", healthz),
+        Route("/readyz", readyz),
+        export_route,
+        audit_export_route,
+    ]
+    observers: list[RequestObserver] = []
+    if settings.metrics_enabled:
+        from app.metrics import metrics_endpoint, observe_request
+
+        routes.append(Route("/metrics", metrics_endpoint(runtime)))
+        observers.append(observe_request)
+    # Last: the web console answers every other GET (its pages, the emailed links).
+    routes.extend(console.routes(settings))
     app = Starlette(
-        routes=[
-            Route("/graphql", graphql, methods=["GET", "POST"]),
-            WebSocketRoute("/graphql", graphql),
-            Route("/healthz", healthz),
-            Route("/readyz", readyz),
-            export_route,
-            audit_export_route,
-        ],
+        routes=routes,
         middleware=[
+            Middleware(RequestLogMiddleware, observers=observers),
             Middleware(EdgeMiddleware, settings=settings),
             Middleware(
                 CORSMiddleware,
@@ -192,4 +220,15 @@ def create_app(settings: Settings | None = None, *, start_workers: bool = True) 
         lifespan=lifespan,
     )
     app.state.runtime = runtime
+    tracing.instrument_app(app)
     return app
+
+
+def served_app() -> Starlette:
+    """What `partnergraph serve` runs in each API process (uvicorn's factory): this
+    process's logging (a uvicorn worker is a new interpreter), then the app."""
+    from config.logs import configure_logging
+
+    settings = get_settings()
+    configure_logging(settings)
+    return create_app(settings)

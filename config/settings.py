@@ -5,8 +5,9 @@ from __future__ import annotations
 import enum
 from functools import lru_cache
 from pathlib import Path
+from typing import Literal
 
-from pydantic import Field, SecretStr, model_validator
+from pydantic import Field, SecretStr, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 DEV_SECRET = "dev-only-secret-change-me"
@@ -25,6 +26,12 @@ class Settings(BaseSettings):
         default="sqlite+aiosqlite:///./partnergraph.db",
         description="SQLAlchemy async URL; sqlite+aiosqlite or postgresql+asyncpg.",
     )
+    database_pool_size: int = Field(
+        default=10,
+        ge=1,
+        description="PostgreSQL connections each API process keeps pooled; as many again "
+        "may open under load (max_overflow). A worker process uses half.",
+    )
     redis_url: str | None = Field(
         default=None,
         description="Redis for the Dramatiq broker; unset runs an in-process broker and worker.",
@@ -39,7 +46,11 @@ class Settings(BaseSettings):
     production: bool = False
     graphiql: bool = True
     cors_origins: list[str] = Field(default_factory=list)
-    public_url: str = "http://127.0.0.1:8000"
+    public_url: str = Field(
+        default="http://127.0.0.1:8000",
+        description="Base of the links in emails (the web console). Unset, `partnergraph "
+        "serve` uses the address it listens on (listen_url).",
+    )
 
     email_backend: EmailBackend = EmailBackend.CONSOLE
     email_from: str = "partnergraph <no-reply@partnergraph.example>"
@@ -56,6 +67,11 @@ class Settings(BaseSettings):
     max_page_size: int = Field(default=100, ge=1, le=1000)
     outbox_sweep_seconds: float = Field(default=5.0, gt=0)
     outbox_stale_seconds: float = Field(default=30.0, gt=0)
+    outbox_sweep_in_workers: bool = Field(
+        default=True,
+        description="Every Dramatiq worker process also relays the outbox (so jobs go out "
+        "with no API process running).",
+    )
     query_depth_limit: int = 12
 
     # People: emailed links (issue 9). SPEC: a password reset link lasts one hour; member
@@ -85,6 +101,13 @@ class Settings(BaseSettings):
         default=False, description="Allow introspection even in production."
     )
     max_list_length: int = Field(default=100, ge=1, description="Longest list input.")
+    persisted_queries_dir: str | None = Field(
+        default=None, description="Directory of registered operations (*.graphql files)."
+    )
+    persisted_queries_only: bool = Field(
+        default=False,
+        description="Allowlist mode: run only the operations of persisted_queries_dir.",
+    )
     client_ip_header: str | None = Field(
         default=None,
         description="Header a trusted reverse proxy sets to the client address "
@@ -126,10 +149,41 @@ class Settings(BaseSettings):
     )
     content_security_policy_html: str = Field(
         default="default-src 'self'; script-src 'self'; style-src 'self'; "
-        "img-src 'self' data:; font-src 'self'; connect-src 'self'; "
+        "img-src 'self'; font-src 'self'; connect-src 'self'; worker-src 'self'; "
         "frame-ancestors 'none'; base-uri 'none'; form-action 'self'; object-src 'none'",
-        description="CSP of HTML pages (GraphiQL in development, served assets): 'self' only.",
+        description="CSP of HTML pages (the web console, GraphiQL in development): 'self' "
+        "only, no data: URI, nothing inline (app/console.py serves them).",
     )
+
+    # --- Operations (issue 10): logs, metrics, traces ---
+    log_format: Literal["auto", "console", "json"] = Field(
+        default="auto",
+        description="Log lines: readable console text, or one JSON object per line; "
+        "auto = JSON in production, console otherwise.",
+    )
+    log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = Field(
+        default="INFO", description="The lowest level logged."
+    )
+
+    metrics_enabled: bool = Field(
+        default=False,
+        description="Serve Prometheus metrics: /metrics on the API, and on each worker "
+        "host the exposition port metrics_worker_port (keep both off the public network).",
+    )
+    metrics_worker_port: int = Field(
+        default=9191, ge=1, le=65535, description="Exposition port of the worker processes."
+    )
+
+    heartbeat_file: Path | None = Field(
+        default=None,
+        description="Each worker process touches this file every 10 s while it runs; "
+        "`partnergraph healthcheck --heartbeat FILE` is the worker's liveness check.",
+    )
+
+    @field_validator("log_level", mode="before")
+    @classmethod
+    def _upper_level(cls, value: object) -> object:
+        return value.upper() if isinstance(value, str) else value
 
     # --- Events for integrations (issue 11): webhooks, idempotency, subscriptions ---
     webhook_timeout_seconds: float = Field(
@@ -172,6 +226,15 @@ class Settings(BaseSettings):
     @property
     def is_sqlite(self) -> bool:
         return self.database_url.startswith("sqlite")
+
+
+def listen_url(host: str, port: int) -> str:
+    """The URL a browser on this machine uses for a server listening on host:port."""
+    if host in ("", "0.0.0.0", "::"):  # noqa: S104 - every interface: name this machine
+        host = "localhost"
+    elif ":" in host and not host.startswith("["):
+        host = f"[{host}]"
+    return f"http://{host}:{port}"
 
 
 @lru_cache(maxsize=1)

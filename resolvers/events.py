@@ -9,11 +9,13 @@ from typing import Any
 from sqlalchemy import event as sa_event
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from config.logs import job_context
 from db.models import AuditEvent, OutboxMessage
 
 SEND_EMAIL = "send_email"
 _AFTER_COMMIT = "after_commit_callbacks"
-#: Audited actions that end a session or a token: live subscriptions check theirs again.
+#: Audited actions that end a session or a token, or change a membership: live
+#: subscriptions check their credentials (and memberships) again at once.
 REVOKING_ACTIONS = frozenset(
     {
         "session.end",
@@ -22,6 +24,11 @@ REVOKING_ACTIONS = frozenset(
         "api_token.revoke",
         "user.password_reset",
         "user.change_password",
+        # Memberships decide what a subscriber receives: a change is checked at once.
+        "member.remove",
+        "member.leave",
+        "member.change_role",
+        "member.join",
     }
 )
 logger = logging.getLogger(__name__)
@@ -92,8 +99,15 @@ def emit(
     """Queue a background job in the caller's transaction; it runs only if that commits.
 
     Payloads are JSON: IDs, strings and integer minor units, never Decimal or float.
+    The row also keeps where it comes from (the request id, the trace): the job's logs and
+    spans carry it.
     """
-    message = OutboxMessage(actor_name=actor_name, payload=payload, dedupe_key=dedupe_key)
+    message = OutboxMessage(
+        actor_name=actor_name,
+        payload=payload,
+        dedupe_key=dedupe_key,
+        context=job_context() or None,
+    )
     session.add(message)
     return message
 

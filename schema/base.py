@@ -2,13 +2,16 @@
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Iterable, Iterator
 from decimal import Decimal
-from typing import Any, TypeVar
+from typing import Annotated, Any, TypeVar
 
 import strawberry
 from strawberry import relay
+from strawberry.relay.types import NodeType
+from strawberry.types.nodes import SelectedField, Selection
 
+from config.logs import note_error_code
 from domain import enums
 from domain.error_codes import ERROR_CODE_DESCRIPTIONS, ErrorCode
 from domain.errors import DomainError
@@ -77,19 +80,92 @@ class UserError:
 
     @classmethod
     def of(cls, error: DomainError) -> UserError:
+        note_error_code(error.code)  # the request's log line counts it
         return cls(field=field_path(error.field), message=error.message, code=error.code)
 
 
-def page_request(info: Info, first: int | None, after: str | None) -> PageRequest:
-    return PageRequest.of(first, after, maximum=info.context.settings.max_page_size)
+First = Annotated[
+    int | None,
+    strawberry.argument(
+        description="Return the first n items (after `after`); at most the server's page "
+        "size, which is also the default."
+    ),
+]
+After = Annotated[
+    str | None,
+    strawberry.argument(description="Return items after this cursor (an edge's `cursor`)."),
+]
+Last = Annotated[
+    int | None,
+    strawberry.argument(
+        description="Return the last n items (before `before`), for paging backward; "
+        "not together with `first`."
+    ),
+]
+Before = Annotated[
+    str | None,
+    strawberry.argument(description="Return items before this cursor (an edge's `cursor`)."),
+]
 
 
-def to_connection(page: Page[Any], wrap: Callable[[Any], N]) -> relay.Connection[N]:
+@strawberry.type(
+    description="A page of a list: edges with cursors, the page's bounds, the list's size."
+)
+class Connection(relay.Connection[NodeType]):
+    count: strawberry.Private[int | None] = None
+
+    @strawberry.field(
+        description="How many items the whole list holds (of those you may see), whatever "
+        "the page; counted only when asked for."
+    )
+    def total_count(self) -> int:
+        if self.count is None:  # every connection counts when `totalCount` is selected
+            raise RuntimeError("totalCount was not counted for this connection")
+        return self.count
+
+
+def selects(info: Info, name: str) -> bool:
+    """Whether the field being resolved selects `name` (fragments included)."""
+    return any(field.name == name for field in fields_of(info.selected_fields[0].selections))
+
+
+def fields_of(selections: Iterable[Selection]) -> Iterator[SelectedField]:
+    """The fields of a selection set, with fragments (inline or named) flattened."""
+    for selection in selections:
+        if isinstance(selection, SelectedField):
+            yield selection
+        else:
+            yield from fields_of(selection.selections)
+
+
+def page_request(
+    info: Info,
+    first: int | None,
+    after: str | None,
+    last: int | None = None,
+    before: str | None = None,
+    *,
+    count: bool | None = None,
+) -> PageRequest:
+    """The page a connection field asks for; it counts the list when `totalCount` is
+    selected (`count` says so instead for a connection planned from further up)."""
+    return PageRequest.of(
+        first,
+        after,
+        last=last,
+        before=before,
+        maximum=info.context.settings.max_page_size,
+        count=selects(info, "totalCount") if count is None else count,
+    )
+
+
+def to_connection(page: Page[Any], wrap: Callable[[Any], N]) -> Connection[N]:
     edges = [
         relay.Edge(node=wrap(item), cursor=encode_cursor(key))
         for item, key in zip(page.items, page.keys, strict=True)
     ]
-    return relay.Connection(
+    return Connection(
+        count=page.total_count,
         edges=edges,
         page_info=relay.PageInfo(
             has_next_page=page.has_next,

@@ -12,16 +12,20 @@ from strawberry.extensions import (
 from strawberry.extensions.query_depth_limiter import create_validator
 from strawberry.schema.config import StrawberryConfig
 
+from config import tracing
 from schema.accounts import AccountMutations
 from schema.auth import AuthMutations
 from schema.bids import Bid, BidMutations, BidQueries, Offer
+from schema.catalog import CatalogQueries
 from schema.commerce import CommerceMutations, CommerceQueries, Order
 from schema.cost import QueryCost
+from schema.descriptions import describe
 from schema.errors import PublicErrors
 from schema.grants import GrantMutations
 from schema.ledger import LedgerEntry, LedgerQueries
 from schema.lockdown import NoSuggestions
 from schema.members import MemberMutations
+from schema.operation_log import LoggedSchema, OperationLog
 from schema.program import PROGRAM_TYPES, ProgramMutations, ProgramQueries
 from schema.queries import CoreQueries
 from schema.request_rules import EdgeValidationCache, alias_limit, edge_rules
@@ -33,7 +37,9 @@ from schema.webhooks import WEBHOOK_TYPES, WebhookMutations
 
 
 @strawberry.type(description="Read the partner program.")
-class Query(CoreQueries, LedgerQueries, CommerceQueries, ProgramQueries, BidQueries):
+class Query(
+    CoreQueries, LedgerQueries, CommerceQueries, CatalogQueries, ProgramQueries, BidQueries
+):
     pass
 
 
@@ -67,7 +73,9 @@ def build_schema(
     )
     lockdown: list[type[SchemaExtension]] = [NoSuggestions] if production else []
     too_many_aliases = alias_limit(max_aliases)
-    return strawberry.Schema(
+    traced = tracing.graphql_extension()  # Strawberry's OpenTelemetry spans, when on
+    observed: list[type[SchemaExtension]] = [traced] if traced is not None else []
+    schema = LoggedSchema(
         query=Query,
         mutation=Mutation,
         subscription=Subscription,
@@ -98,6 +106,10 @@ def build_schema(
             lambda: EdgeValidationCache(maxsize=256),
             PublicErrors,
             QueryCost,
+            OperationLog,
             *lockdown,
+            *observed,
         ],
     )
+    describe(schema._schema)
+    return schema
