@@ -18,6 +18,7 @@ from schema.auth import AuthMutations
 from schema.bids import Bid, BidMutations, BidQueries, Offer
 from schema.commerce import CommerceMutations, CommerceQueries, Order
 from schema.errors import PublicErrors
+from schema.execution import FastExecutor
 from schema.grants import GrantMutations
 from schema.ledger import LedgerEntry, LedgerQueries
 from schema.lockdown import NoSuggestions
@@ -83,6 +84,7 @@ def build_schema(
             *PROGRAM_TYPES,
         ],
         config=StrawberryConfig(disable_field_suggestions=production),
+        execution_context_class=FastExecutor,
         extensions=[
             lambda: AddValidationRules(list(rules)),
             lambda: MaxTokensLimiter(max_token_count=5000),
