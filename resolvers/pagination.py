@@ -4,9 +4,10 @@ from __future__ import annotations
 
 import base64
 import binascii
-from collections import defaultdict
+from collections import defaultdict, namedtuple
 from collections.abc import Hashable, Sequence
 from dataclasses import dataclass
+from functools import lru_cache
 from typing import Any, Generic, TypeVar
 
 from sqlalchemy import Row, Select, func, select
@@ -101,6 +102,12 @@ async def fetch_row_page(
     )
 
 
+@lru_cache(maxsize=64)
+def _plain_row(names: tuple[str, ...]) -> Any:
+    """The named tuple of an entity's columns (a plain row of `fetch_pages_by_parent`)."""
+    return namedtuple("PlainRow", names)
+
+
 async def fetch_pages_by_parent(
     session: AsyncSession,
     entity: type[T],
@@ -115,8 +122,8 @@ async def fetch_pages_by_parent(
     """A page for each parent in a single query (row_number over each parent's rows).
 
     `stmt` selects `entity` plus a labelled `parent` column that the pages are keyed by.
-    With `plain_rows`, the items are SQL rows whose attributes are the entity's columns
-    (`row.id`, `row.name`, ...), not ORM objects: several times cheaper to load, for pages
+    With `plain_rows`, the items are named tuples of the entity's columns (`row.id`,
+    `row.name`, ...), not ORM objects: several times cheaper to load, for pages
     that are only read (shown), never changed or navigated through relationships.
     """
     if request.after is not None:
@@ -126,9 +133,10 @@ async def fetch_pages_by_parent(
         parent_col,
         func.row_number().over(partition_by=parent, order_by=key).label("page_rank"),
     ).subquery()
+    names: tuple[str, ...] = ()
     if plain_rows:
-        columns = [numbered.c[column.name] for column in sa_inspect(entity).columns]
-        query = select(*columns, numbered.c.page_parent)
+        names = tuple(column.name for column in sa_inspect(entity).columns)
+        query = select(*(numbered.c[name] for name in names), numbered.c.page_parent)
     else:
         alias: Any = aliased(entity, numbered)
         query = select(alias, numbered.c.page_parent)
@@ -136,9 +144,15 @@ async def fetch_pages_by_parent(
         numbered.c.page_parent, numbered.c[key.key]
     )
     grouped: dict[Any, list[T]] = defaultdict(list)
-    for row in (await session.execute(query)).all():
-        item: Any = row if plain_rows else row[0]
-        grouped[row.page_parent].append(item)
+    found = (await session.execute(query)).all()
+    if plain_rows:
+        # A SQL row's attribute lookup costs microseconds; a named tuple's, nanoseconds.
+        make = _plain_row(names)._make
+        for row in found:
+            grouped[row[-1]].append(make(row[:-1]))
+    else:
+        for row in found:
+            grouped[row[-1]].append(row[0])
     pages: dict[K, Page[T]] = {}
     for parent_value in parents:
         rows = grouped.get(parent_value, [])

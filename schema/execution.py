@@ -20,8 +20,10 @@ graphql-core's path.
 
 from __future__ import annotations
 
+import enum
+import inspect
 from collections.abc import Callable
-from typing import Any
+from typing import Any, ClassVar
 
 from graphql import (
     GraphQLField,
@@ -33,14 +35,21 @@ from graphql import (
     is_object_type,
 )
 from graphql.execution.collect_fields import FieldDetailsList, GroupedFieldSet
+from graphql.execution.values import get_argument_values
 from graphql.pyutils import Path, Undefined, gather_with_cancel
+from strawberry.permission import BasePermission, PermissionExtension
 from strawberry.schema.schema import StrawberryGraphQLCoreExecutionContext
 from strawberry.schema.schema_converter import GraphQLCoreConverter
+from strawberry.types.arguments import convert_arguments
+from strawberry.types.field import StrawberryField
 
 #: Completes a value read from its source, or raises `_Bail`.
 Complete = Callable[[Any], Any]
-#: A selection set's plan: per response name, its fields and the fast answer (or None).
-Plan = list[tuple[str, FieldDetailsList, Callable[[Any], Any] | None]]
+#: Executes one field with a resolver: (source, path) -> its completed value (or awaitable).
+Call = Callable[[Any, Path], Any]
+#: A selection set's plan: per response name, its fields, the fast answer of a plain field
+#: (or None) and the lean call of a field with a synchronous resolver (or None).
+Plan = list[tuple[str, FieldDetailsList, Callable[[Any], Any] | None, Call | None]]
 
 
 class _Bail(Exception):
@@ -70,11 +79,12 @@ class FastExecutor(StrawberryGraphQLCoreExecutionContext):
         cached = self._plans.get(id(fields))
         if cached is not None:
             return cached[1], cached[2]
-        plan: Plan = [
-            (name, details, self._fast_field(parent_type, details))
-            for name, details in fields.items()
-        ]
-        all_fast = all(fast is not None for _, _, fast in plan)
+        plan: Plan = []
+        for name, details in fields.items():
+            fast = self._fast_field(parent_type, details)
+            call = None if fast is not None else self._resolver_call(parent_type, details)
+            plan.append((name, details, fast, call))
+        all_fast = all(fast is not None for _, _, fast, _ in plan)
         self._plans[id(fields)] = (fields, plan, all_fast)
         return plan, all_fast
 
@@ -157,7 +167,7 @@ class FastExecutor(StrawberryGraphQLCoreExecutionContext):
         plan, all_fast = self._plan(type_, fields)
         if not all_fast:
             return None
-        answers = [(name, fast) for name, _, fast in plan]
+        answers = [(name, fast) for name, _, fast, _ in plan]
 
         def object_of(value: Any) -> Any:
             if value is None:
@@ -167,6 +177,89 @@ class FastExecutor(StrawberryGraphQLCoreExecutionContext):
             return {name: fast(value) for name, fast in answers}  # type: ignore[misc]
 
         return object_of
+
+    def _resolver_call(
+        self, parent_type: GraphQLObjectType, details: FieldDetailsList
+    ) -> Call | None:
+        """Strawberry's resolver of a field, called without its per-field wrapping: the
+        same arguments (converted once per request: they are literals or variables), the
+        same permission classes asked first, the same completion. A permission that
+        refuses answers `_SLOW`: Strawberry's own path then refuses the field (its error
+        and all). Async resolvers, other field extensions, directives: Strawberry's path."""
+        node = details[0].node
+        if any(d.node.directives for d in details):
+            return None
+        field_def = parent_type.fields.get(node.name.value)
+        spec = _ResolverSpec.of(field_def) if field_def is not None else None
+        if spec is None or field_def is None:
+            return None
+        try:
+            raw = (
+                get_argument_values(
+                    field_def,
+                    node,
+                    self.variable_values,
+                    details[0].fragment_variable_values,
+                    self.hide_suggestions,
+                )
+                if field_def.args or node.arguments
+                else {}
+            )
+        except Exception:
+            return None
+        nodes = [d.node for d in details]
+        return_type = field_def.type
+        complete = self._completer(return_type, details)
+        strawberry_schema = self.schema._strawberry_schema  # type: ignore[attr-defined]
+        config = strawberry_schema.config
+        info_class = config.info_class
+        converted: list[dict[str, Any] | None] = []  # once per request: [kwargs or None]
+
+        def call(source: Any, path: Path) -> Any:
+            info = self.build_resolve_info(field_def, nodes, parent_type, path)
+            strawberry_info = info_class(_raw_info=info, _field=spec.field)
+            try:
+                if not converted:
+                    converted.append(spec.convert(raw, strawberry_info, strawberry_schema))
+                if converted[0] is None:
+                    return _SLOW
+                kwargs = dict(converted[0])
+                for permission in spec.permissions:
+                    if permission.has_permission(source, strawberry_info, **kwargs) is not True:
+                        return _SLOW
+                args = [source] if spec.self_parameter else []
+                for name in spec.source_parameters:
+                    kwargs[name] = source
+                if spec.info_parameter is not None:
+                    kwargs[spec.info_parameter] = strawberry_info
+                result = spec.resolver(*args, **kwargs)
+                if self.is_awaitable(result):
+                    return self.complete_awaitable_value(
+                        return_type, details, info, path, result, None
+                    )
+                if complete is not None:
+                    try:
+                        return complete(result)
+                    except Exception:  # noqa: S110 - graphql-core completes it below
+                        pass
+                completed = self.complete_value(return_type, details, info, path, result, None)
+                if self.is_awaitable(completed):
+                    return self._await_completed(completed, return_type, details, path)
+                return completed
+            except Exception as raw_error:
+                self.handle_field_error(raw_error, return_type, details, path)
+                return None
+
+        return call
+
+    async def _await_completed(
+        self, completed: Any, return_type: GraphQLOutputType, details: FieldDetailsList, path: Path
+    ) -> Any:
+        try:
+            return await completed
+        except Exception as raw_error:
+            self.handle_field_error(raw_error, return_type, details, path)
+            return None
 
     # -- execution -----------------------------------------------------------------
 
@@ -187,20 +280,19 @@ class FastExecutor(StrawberryGraphQLCoreExecutionContext):
         is_awaitable = self.is_awaitable
         awaitable_fields: list[str] = []
         try:
-            for response_name, details, fast in plan:
+            for response_name, details, fast, call in plan:
                 if fast is not None:
                     try:
                         results[response_name] = fast(source_value)
                         continue
                     except Exception:  # noqa: S110 - graphql-core answers it below
                         pass
-                result = self.execute_field(
-                    parent_type,
-                    source_value,
-                    details,
-                    Path(path, response_name, parent_type.name),
-                    position_context,
-                )
+                field_path = Path(path, response_name, parent_type.name)
+                result = _SLOW if call is None else call(source_value, field_path)
+                if result is _SLOW:
+                    result = self.execute_field(
+                        parent_type, source_value, details, field_path, position_context
+                    )
                 if result is not Undefined:
                     results[response_name] = result
                     if is_awaitable(result):
@@ -222,6 +314,76 @@ class FastExecutor(StrawberryGraphQLCoreExecutionContext):
             return results
 
         return get_results()
+
+
+class _ResolverSpec:
+    """What calling a Strawberry field's synchronous resolver takes (see `_resolver_call`)."""
+
+    _known: ClassVar[dict[int, tuple[StrawberryField, _ResolverSpec | None]]] = {}
+
+    def __init__(self, field: StrawberryField, permissions: list[BasePermission]) -> None:
+        resolver = field.base_resolver
+        assert resolver is not None
+        self.field = field
+        self.resolver = resolver
+        self.permissions = permissions
+        self.self_parameter = resolver.self_parameter is not None
+        self.source_parameters = [
+            p.name for p in (resolver.parent_parameter, resolver.root_parameter) if p is not None
+        ]
+        self.info_parameter = resolver.info_parameter.name if resolver.info_parameter else None
+
+    @classmethod
+    def of(cls, field_def: GraphQLField) -> _ResolverSpec | None:
+        definition = (field_def.extensions or {}).get(GraphQLCoreConverter.DEFINITION_BACKREF)
+        if not isinstance(definition, StrawberryField):
+            return None
+        known = cls._known.get(id(definition))
+        if known is not None and known[0] is definition:
+            return known[1]
+        spec = cls._make(field_def, definition)
+        cls._known[id(definition)] = (definition, spec)
+        return spec
+
+    @classmethod
+    def _make(cls, field_def: GraphQLField, field: StrawberryField) -> _ResolverSpec | None:
+        resolve = field_def.resolve
+        if (
+            field.base_resolver is None
+            or field.is_async
+            or resolve is None
+            or getattr(resolve, "__name__", "") != "_resolver"
+            or (inspect.getclosurevars(resolve).nonlocals.get("field_exception_handlers"))
+        ):
+            return None
+        permissions: list[BasePermission] = []
+        for extension in field.extensions:
+            if type(extension) is not PermissionExtension or extension.fail_silently:
+                return None
+            if not extension.supports_sync:
+                return None
+            permissions.extend(extension.permissions)
+        return cls(field, permissions)
+
+    def convert(self, raw: dict[str, Any], info: Any, schema: Any) -> dict[str, Any] | None:
+        """The resolver's keyword arguments, as Strawberry converts them; None when one is
+        not a plain immutable value (each call then converts its own, on Strawberry's path)."""
+        kwargs = convert_arguments(
+            raw,
+            self.field.arguments,
+            scalar_registry=schema.schema_converter.scalar_registry,
+            config=schema.config,
+            info=info,
+        )
+        for extension in self.field.extensions:
+            kwargs = extension.map_arguments(kwargs)
+        if not all(isinstance(v, _IMMUTABLE) for v in kwargs.values()):
+            return None
+        return kwargs
+
+
+_IMMUTABLE = (str, int, float, bool, type(None), enum.Enum)
+_SLOW = object()  # a field `_resolver_call` gives back to Strawberry's path
 
 
 def _basic_attribute(field_def: GraphQLField) -> str | None:

@@ -4,11 +4,13 @@ path gives back (None where non-null, a value the scalar or enum refuses, a wron
 
 from __future__ import annotations
 
+import asyncio
 import enum
 from typing import Any
 
 import pytest
 import strawberry
+from strawberry.permission import BasePermission
 
 from schema.execution import FastExecutor
 
@@ -29,6 +31,14 @@ class Leaf:
     tags: list[str]
 
 
+class NotOne(BasePermission):
+    message = "Not box one."
+    error_extensions = {"code": "FORBIDDEN"}
+
+    def has_permission(self, source: Any, info: strawberry.Info, **kwargs: Any) -> bool:
+        return bool(source.label != "one")
+
+
 @strawberry.type
 class Box:
     label: str
@@ -38,6 +48,34 @@ class Box:
     @strawberry.field
     def shout(self) -> str:
         return self.label.upper()
+
+    @strawberry.field(permission_classes=[NotOne])
+    def secret(self, times: int = 1) -> str | None:
+        return "s" * times
+
+    @strawberry.field
+    def repeat(self, times: int = 2, sep: str = "-") -> str:
+        return sep.join([self.label] * times)
+
+    @strawberry.field
+    def fails(self) -> str | None:
+        raise ValueError("broken")
+
+    @strawberry.field
+    def broken_non_null(self) -> str:
+        return None  # type: ignore[return-value]
+
+    @strawberry.field
+    def where(self, info: strawberry.Info) -> str:
+        return f"{info.path.as_list()} {info.field_name}"
+
+    @strawberry.field
+    async def later(self) -> str:
+        return str(self.label)
+
+    @strawberry.field
+    def first_leaf(self) -> Leaf | None:
+        return self.leaves[0] if isinstance(self.leaves, list) and self.leaves else None
 
 
 def _box(label: Any, leaves: list[Any], maybe: Any = None) -> Box:
@@ -54,6 +92,7 @@ def _leaf(name: Any = "a", colour: Any = Colour.RED, size: Any = 1, tags: Any = 
 
 BOXES: dict[str, list[Box]] = {
     "good": [_box("one", [_leaf("a"), _leaf("b", Colour.BLUE, None, ["p", "q"])], _leaf())],
+    "two_boxes": [_box("one", [_leaf("a")]), _box("two", [_leaf(None)])],
     "null_in_non_null": [_box("one", [_leaf("a"), _leaf(None)])],
     "bad_enum": [_box("one", [_leaf("a", "GREEN")])],
     "bad_int": [_box("one", [_leaf("a", size="big")])],
@@ -77,12 +116,15 @@ QUERIES = [
     "{ boxes(case: $case) { __typename l: label leaves { __typename n: name, name } } }",
     "{ boxes(case: $case) { ...B } } fragment B on Box { label leaves { ... on Leaf { size } } }",
     "{ boxes(case: $case) { label @include(if: false) leaves { name @skip(if: true) colour } } }",
+    "{ boxes(case: $case) { secret s3: secret(times: 3) repeat r: repeat(times: 3, sep: $case)"
+    " fails where later firstLeaf { name colour } } }",
+    "{ boxes(case: $case) { label brokenNonNull } }",
 ]
 
 
 def _run(schema: strawberry.Schema, query: str, case: str) -> dict[str, Any]:
     text = query.replace("{ boxes(case: $case)", "query Q($case: String!) { boxes(case: $case)")
-    result = schema.execute_sync(text, variable_values={"case": case})
+    result = asyncio.run(schema.execute(text, variable_values={"case": case}))
     return {
         "data": result.data,
         "errors": [e.formatted for e in result.errors or []],
@@ -100,7 +142,8 @@ def test_fast_executor_answers_as_graphql_core(case: str, query: str) -> None:
 def test_fast_executor_answers_plain_fields_without_graphql_core(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
-    """The leaves of a plain subtree never reach graphql-core's execute_field."""
+    """Neither the leaves of a plain subtree nor fields with a synchronous resolver reach
+    graphql-core's execute_field; a refused permission and an async resolver do."""
     fast = strawberry.Schema(query=Query, execution_context_class=FastExecutor)
     seen: list[str] = []
     original = FastExecutor.execute_field
@@ -110,13 +153,13 @@ def test_fast_executor_answers_plain_fields_without_graphql_core(
         return original(self, parent_type, source, details, *args)
 
     monkeypatch.setattr(FastExecutor, "execute_field", spy)
-    answer = _run(fast, QUERIES[0], "good")
-    assert answer["errors"] == []
+    query = "{ boxes(case: $case) { label shout leaves { name colour size tags } secret later } }"
+    answer = _run(fast, query, "good")
+    assert [e["extensions"] for e in answer["errors"]] == [{"code": "FORBIDDEN"}]
     assert answer["data"]["boxes"][0]["leaves"][1] == {
         "name": "b",
         "colour": "BLUE",
         "size": None,
         "tags": ["p", "q"],
     }
-    # Only the fields with a resolver of their own (and arguments) take graphql-core's path.
-    assert sorted(set(seen)) == ["Box.shout", "Query.boxes"]
+    assert sorted(set(seen)) == ["Box.later", "Box.secret"]
