@@ -67,18 +67,35 @@ def page_request(info: Info, first: int | None, after: str | None) -> PageReques
     return PageRequest.of(first, after, maximum=info.context.settings.max_page_size)
 
 
+class _PageEdge(relay.Edge[Any]):
+    """An edge whose cursor is encoded only when a query asks for it (most pages are
+    shown, not paged through). GraphQL sees a plain `Edge`."""
+
+    key: int
+
+    @classmethod
+    def of(cls, node: Any, key: int) -> _PageEdge:
+        edge = object.__new__(cls)
+        edge.node = node
+        edge.key = key
+        return edge
+
+    @property
+    def cursor(self) -> str:
+        return encode_cursor(self.key)
+
+
 def to_connection(page: Page[Any], wrap: Callable[[Any], N]) -> relay.Connection[N]:
-    edges = [
-        relay.Edge(node=wrap(item), cursor=encode_cursor(key))
-        for item, key in zip(page.items, page.keys, strict=True)
+    edges: list[relay.Edge[N]] = [
+        _PageEdge.of(wrap(item), key) for item, key in zip(page.items, page.keys, strict=True)
     ]
     return relay.Connection(
         edges=edges,
         page_info=relay.PageInfo(
             has_next_page=page.has_next,
             has_previous_page=page.has_previous,
-            start_cursor=edges[0].cursor if edges else None,
-            end_cursor=edges[-1].cursor if edges else None,
+            start_cursor=encode_cursor(page.keys[0]) if edges else None,
+            end_cursor=encode_cursor(page.keys[-1]) if edges else None,
         ),
     )
 
