@@ -1,7 +1,7 @@
 # partnergraph developer commands (GNU make). Needs only python3 (>= 3.11) with venv.
 #
 #   make run      install into .venv, migrate, load demo data, serve on http://127.0.0.1:8000
-#   make test     pytest, then ruff check, ruff format --check and mypy (non-zero on any failure)
+#   make test     pytest, ruff check, ruff format --check, mypy, the schema's breaking changes
 #   make lint     ruff check, ruff format --check, mypy
 #   make bench    every bench/*.py script (files starting with "_" are helpers, not run)
 #   make schema   write the GraphQL SDL to schema.graphql
@@ -66,6 +66,7 @@ test: $(DEV_STAMP)
 	echo "== ruff check"; $(BIN)/ruff check . || failed="$$failed ruff-check"; \
 	echo "== ruff format --check"; $(BIN)/ruff format --check . || failed="$$failed ruff-format"; \
 	echo "== mypy"; $(BIN)/mypy || failed="$$failed mypy"; \
+	echo "== schema breaking changes"; $(VPY) .ci/schema_compat.py || failed="$$failed schema-compat"; \
 	if [ -n "$$failed" ]; then echo "FAILED:$$failed" >&2; exit 1; fi; \
 	echo "all checks passed"
 

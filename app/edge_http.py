@@ -17,6 +17,7 @@ from starlette.requests import HTTPConnection
 from starlette.responses import JSONResponse, Response
 
 from config.settings import Settings
+from domain.error_codes import ErrorCode
 from resolvers.outage import SERVICE_UNAVAILABLE
 from resolvers.throttling import THROTTLED
 
@@ -81,10 +82,10 @@ def refusal_status(
 
 def http_exception_response(status: int, reason: str) -> Response:
     code = {
-        400: "BAD_REQUEST",
-        404: "NOT_FOUND",
-        405: "METHOD_NOT_ALLOWED",
-        413: "PAYLOAD_TOO_LARGE",
-        415: "UNSUPPORTED_MEDIA_TYPE",
-    }.get(status, "BAD_REQUEST")
+        400: ErrorCode.BAD_REQUEST,
+        404: ErrorCode.NOT_FOUND,
+        405: ErrorCode.METHOD_NOT_ALLOWED,
+        413: ErrorCode.PAYLOAD_TOO_LARGE,
+        415: ErrorCode.UNSUPPORTED_MEDIA_TYPE,
+    }.get(status, ErrorCode.BAD_REQUEST)
     return refusal(status, code, reason)

@@ -36,6 +36,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from decimal import Decimal
 
+from domain.error_codes import ErrorCode
 from domain.errors import DomainError
 from domain.money import Currency, Money, MoneyError
 from domain.pricing import default_catalog
@@ -61,14 +62,14 @@ class BidError(DomainError):
 
 # -- error codes (stable: clients switch on them) ----------------------------------------
 
-NO_MATCHING_PARTNER = "NO_MATCHING_PARTNER"
-BID_LINK_INVALID = "BID_LINK_INVALID"
-BID_LINK_USED = "BID_LINK_USED"
-BID_CLOSED = "BID_CLOSED"
-OFFER_NOT_ALLOWED = "OFFER_NOT_ALLOWED"
-OFFER_EXISTS = "OFFER_EXISTS"
-ALREADY_AWARDED = "ALREADY_AWARDED"
-CURRENCY_MISMATCH = "CURRENCY_MISMATCH"
+NO_MATCHING_PARTNER = ErrorCode.NO_MATCHING_PARTNER
+BID_LINK_INVALID = ErrorCode.BID_LINK_INVALID
+BID_LINK_USED = ErrorCode.BID_LINK_USED
+BID_CLOSED = ErrorCode.BID_CLOSED
+OFFER_NOT_ALLOWED = ErrorCode.OFFER_NOT_ALLOWED
+OFFER_EXISTS = ErrorCode.OFFER_EXISTS
+ALREADY_AWARDED = ErrorCode.ALREADY_AWARDED
+CURRENCY_MISMATCH = ErrorCode.CURRENCY_MISMATCH
 
 # -- limits -------------------------------------------------------------------------------
 

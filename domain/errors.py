@@ -2,10 +2,14 @@
 
 from __future__ import annotations
 
+from domain.error_codes import ErrorCode
+
 
 class DomainError(Exception):
+    """A broken rule. `code` must be an `ErrorCode` member (a string naming one is taken)."""
+
     def __init__(self, code: str, message: str, field: str | None = None) -> None:
         super().__init__(message)
-        self.code = code
+        self.code = ErrorCode(code)
         self.message = message
         self.field = field

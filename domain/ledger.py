@@ -15,6 +15,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from decimal import Decimal
 
+from domain.error_codes import ErrorCode
 from domain.money import CENT, Currency, Money
 
 
@@ -23,7 +24,7 @@ class LedgerError(ValueError):
 
     def __init__(self, code: str, message: str) -> None:
         super().__init__(f"{code}: {message}")
-        self.code = code
+        self.code = ErrorCode(code)
         self.message = message
 
 

@@ -9,6 +9,7 @@ from __future__ import annotations
 from datetime import datetime
 
 from domain.enums import MemberInvitationStatus, Role
+from domain.error_codes import ErrorCode
 from domain.errors import DomainError
 
 #: Roles an administrator may invite (a legal representative invites any role).
@@ -16,8 +17,8 @@ ADMINISTRATOR_INVITES = frozenset({Role.COLLABORATOR, Role.EXTERNAL})
 #: Roles that read the members, the invitations and the audit trail of their organization.
 MEMBER_READERS = frozenset({Role.LEGAL_REPRESENTATIVE, Role.ADMINISTRATOR})
 
-LAST_LEGAL_REPRESENTATIVE = "LAST_LEGAL_REPRESENTATIVE"
-ROLE_NOT_ALLOWED = "ROLE_NOT_ALLOWED"
+LAST_LEGAL_REPRESENTATIVE = ErrorCode.LAST_LEGAL_REPRESENTATIVE
+ROLE_NOT_ALLOWED = ErrorCode.ROLE_NOT_ALLOWED
 
 
 def may_invite(inviter: Role | None, invited: Role) -> bool:
@@ -70,7 +71,7 @@ def invitation_status(
     return MemberInvitationStatus.PENDING
 
 
-PRODUCT_NOT_COVERED = "PRODUCT_NOT_COVERED"
+PRODUCT_NOT_COVERED = ErrorCode.PRODUCT_NOT_COVERED
 
 
 def check_product_rights(

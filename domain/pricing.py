@@ -23,6 +23,7 @@ from decimal import Decimal, InvalidOperation
 from types import MappingProxyType
 from typing import Final
 
+from domain.error_codes import ErrorCode
 from domain.money import CENT, Currency, Money, round_cents
 
 MAX_PARTNER_DISCOUNT: Final = Decimal("0.35")
@@ -46,33 +47,33 @@ class PricingError(ValueError):
 
     def __init__(self, code: str, message: str) -> None:
         super().__init__(f"{code}: {message}")
-        self.code = code
+        self.code = ErrorCode(code)
         self.message = message
 
 
 class UnknownProductKindError(PricingError):
-    CODE: Final = "UNKNOWN_PRODUCT_KIND"
+    CODE: Final = ErrorCode.UNKNOWN_PRODUCT_KIND
 
     def __init__(self, message: str) -> None:
         super().__init__(self.CODE, message)
 
 
 class InvalidQuantityError(PricingError):
-    CODE: Final = "INVALID_QUANTITY"
+    CODE: Final = ErrorCode.INVALID_QUANTITY
 
     def __init__(self, message: str) -> None:
         super().__init__(self.CODE, message)
 
 
 class UnsupportedCurrencyError(PricingError):
-    CODE: Final = "UNSUPPORTED_CURRENCY"
+    CODE: Final = ErrorCode.UNSUPPORTED_CURRENCY
 
     def __init__(self, message: str) -> None:
         super().__init__(self.CODE, message)
 
 
 class PartnerMayNotOrderError(PricingError):
-    CODE: Final = "PARTNER_MAY_NOT_ORDER"
+    CODE: Final = ErrorCode.PARTNER_MAY_NOT_ORDER
 
     def __init__(self, message: str) -> None:
         super().__init__(self.CODE, message)
@@ -81,7 +82,7 @@ class PartnerMayNotOrderError(PricingError):
 class InvalidSettlementInputError(PricingError):
     """Unknown grant level, payment methods or orderer given to `settlement`."""
 
-    CODE: Final = "INVALID_SETTLEMENT_INPUT"
+    CODE: Final = ErrorCode.INVALID_SETTLEMENT_INPUT
 
     def __init__(self, message: str) -> None:
         super().__init__(self.CODE, message)

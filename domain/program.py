@@ -45,6 +45,7 @@ from typing import Final
 from urllib.parse import urlsplit, urlunsplit
 
 from domain.enums import OrganizationKind
+from domain.error_codes import ErrorCode
 from domain.errors import DomainError
 from domain.money import Currency, Money, round_cents
 from domain.pricing import Catalog
@@ -87,15 +88,18 @@ class Reason:
     message: str
     field: str | None = None
 
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "code", ErrorCode(self.code))
 
-REGISTRATION_NUMBER_REQUIRED: Final = "REGISTRATION_NUMBER_REQUIRED"
-REGISTRATION_NUMBER_INVALID: Final = "REGISTRATION_NUMBER_INVALID"
-WEBSITE_REQUIRED: Final = "WEBSITE_REQUIRED"
-WEBSITE_INVALID: Final = "WEBSITE_INVALID"
-NOT_A_COMPANY: Final = "NOT_A_COMPANY"
-RESELLER_CONDITIONS_NOT_ACCEPTED: Final = "RESELLER_CONDITIONS_NOT_ACCEPTED"
-BID_EXCLUSIVITY_NOT_ACCEPTED: Final = "BID_EXCLUSIVITY_NOT_ACCEPTED"
-IS_AFFILIATE: Final = "IS_AFFILIATE"
+
+REGISTRATION_NUMBER_REQUIRED: Final = ErrorCode.REGISTRATION_NUMBER_REQUIRED
+REGISTRATION_NUMBER_INVALID: Final = ErrorCode.REGISTRATION_NUMBER_INVALID
+WEBSITE_REQUIRED: Final = ErrorCode.WEBSITE_REQUIRED
+WEBSITE_INVALID: Final = ErrorCode.WEBSITE_INVALID
+NOT_A_COMPANY: Final = ErrorCode.NOT_A_COMPANY
+RESELLER_CONDITIONS_NOT_ACCEPTED: Final = ErrorCode.RESELLER_CONDITIONS_NOT_ACCEPTED
+BID_EXCLUSIVITY_NOT_ACCEPTED: Final = ErrorCode.BID_EXCLUSIVITY_NOT_ACCEPTED
+IS_AFFILIATE: Final = ErrorCode.IS_AFFILIATE
 
 #: Codes of a malformed form: returned as userErrors, nothing stored.
 INPUT_CODES: Final = frozenset(
@@ -469,7 +473,7 @@ def support_access_status(
 
 # --------------------------------------------------------------------------- Swiss Backup
 
-BACKUP_MOVE_NOT_SUPPORTED: Final = "BACKUP_MOVE_NOT_SUPPORTED"
+BACKUP_MOVE_NOT_SUPPORTED: Final = ErrorCode.BACKUP_MOVE_NOT_SUPPORTED
 
 
 def refuse_backup_move() -> DomainError:

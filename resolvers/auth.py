@@ -26,6 +26,7 @@ from db.models import (
 from db.session import transaction
 from domain.access import MembershipFacts, Viewer
 from domain.enums import ApiTokenAccess, Role
+from domain.error_codes import ErrorCode
 from resolvers.accounts.sessions import SESSION_PREFIX, SignedIn, open_session, require_person
 from resolvers.context import RequestContext, Services
 from resolvers.errors import READ_ONLY_TOKEN, UNAUTHENTICATED, UseCaseError, not_found
@@ -37,7 +38,7 @@ from resolvers.validation import clean_text
 API_TOKEN_PREFIX = "pgt"
 MIN_PASSWORD = 10
 MAX_PASSWORD = 256
-EMAIL_NOT_VERIFIED = "EMAIL_NOT_VERIFIED"
+EMAIL_NOT_VERIFIED = ErrorCode.EMAIL_NOT_VERIFIED
 #: How stale a session's last_used_at may get before a request refreshes it (one write
 #: per session per interval, not per request).
 LAST_USED_GRANULARITY = timedelta(minutes=5)
@@ -114,7 +115,17 @@ async def login(ctx: RequestContext, *, email: str, password: str) -> SignedIn:
             )
         if _hasher.check_needs_rehash(user.password_hash):
             user.password_hash = await hash_password_off_loop(password)
-        return await open_session(ctx, session, user)
+        signed_in = await open_session(ctx, session, user)
+        # A new session is a change of access (SPEC: the audit trail).
+        record_audit(
+            session,
+            action="session.login",
+            subject_type="User",
+            subject_id=user.id,
+            actor_user_id=user.id,
+            after={"session_expires_at": signed_in.expires_at.isoformat()},
+        )
+        return signed_in
 
 
 async def check_password(ctx: RequestContext, session: AsyncSession, password: str) -> None:

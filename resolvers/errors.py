@@ -2,14 +2,15 @@
 
 from __future__ import annotations
 
+from domain.error_codes import ErrorCode
 from domain.errors import DomainError
 
-NOT_FOUND = "NOT_FOUND"
-UNAUTHENTICATED = "UNAUTHENTICATED"
-FORBIDDEN = "FORBIDDEN"
-INVALID_ID = "INVALID_ID"
-INVALID_INPUT = "INVALID_INPUT"
-READ_ONLY_TOKEN = "READ_ONLY_TOKEN"
+NOT_FOUND = ErrorCode.NOT_FOUND
+UNAUTHENTICATED = ErrorCode.UNAUTHENTICATED
+FORBIDDEN = ErrorCode.FORBIDDEN
+INVALID_ID = ErrorCode.INVALID_ID
+INVALID_INPUT = ErrorCode.INVALID_INPUT
+READ_ONLY_TOKEN = ErrorCode.READ_ONLY_TOKEN
 
 
 class UseCaseError(DomainError):

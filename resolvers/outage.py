@@ -12,9 +12,10 @@ import asyncio
 from sqlalchemy.exc import DBAPIError, InterfaceError, OperationalError
 from sqlalchemy.exc import TimeoutError as PoolTimeout
 
+from domain.error_codes import ErrorCode
 from resolvers.throttling import ThrottleStorageDown
 
-SERVICE_UNAVAILABLE = "SERVICE_UNAVAILABLE"
+SERVICE_UNAVAILABLE = ErrorCode.SERVICE_UNAVAILABLE
 
 _OUTAGES: tuple[type[BaseException], ...] = (
     OSError,  # ConnectionRefusedError, socket errors, ConnectionResetError

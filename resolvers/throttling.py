@@ -50,6 +50,7 @@ from limits import RateLimitItem, parse_many
 from limits.aio.storage import MemoryStorage, RedisStorage, Storage
 
 from config.settings import Settings
+from domain.error_codes import ErrorCode
 
 if TYPE_CHECKING:
     from resolvers.context import RequestContext
@@ -72,7 +73,7 @@ class Dimension(enum.Enum):
     TOKEN = "token"
 
 
-THROTTLED = "THROTTLED"
+THROTTLED = ErrorCode.THROTTLED
 
 
 class Throttled(Exception):

@@ -10,6 +10,7 @@ import strawberry
 from strawberry import relay
 
 from domain import enums
+from domain.error_codes import ERROR_CODE_DESCRIPTIONS, ErrorCode
 from domain.errors import DomainError
 from domain.money import Currency as CurrencyEnum
 from resolvers.pagination import Page, PageRequest, encode_cursor
@@ -45,6 +46,19 @@ for _enum, _description in [
 ]:
     strawberry.enum(_enum, description=_description)
 
+strawberry.enum(
+    ErrorCode,
+    description="Why something was refused: the one set of codes of `userErrors` and "
+    "`errors[].extensions.code`.",
+)
+for _value in ErrorCode.__strawberry_definition__.values:  # type: ignore[attr-defined]
+    _value.description = ERROR_CODE_DESCRIPTIONS[ErrorCode(_value.value)]
+
+
+def field_path(field: str | None) -> list[str] | None:
+    """An input field named `a.b.0` as the path `["a", "b", "0"]` (Shopify's `field`)."""
+    return field.split(".") if field else None
+
 
 @strawberry.type(description="An exact amount of money: a decimal string and its currency.")
 class Money:
@@ -54,13 +68,16 @@ class Money:
 
 @strawberry.type(description="Why a mutation did not happen. Nothing was written.")
 class UserError:
-    field: str | None = strawberry.field(description="The input field at fault, if one is.")
+    field: list[str] | None = strawberry.field(
+        description='The path to the input field at fault (e.g. `["lines", "0", '
+        '"quantity"]`), relative to the mutation\'s `input`; null when no one field is.'
+    )
     message: str = strawberry.field(description="A sentence for a person.")
-    code: str = strawberry.field(description="A stable machine-readable code.")
+    code: ErrorCode = strawberry.field(description="A stable code to switch on.")
 
     @classmethod
     def of(cls, error: DomainError) -> UserError:
-        return cls(field=error.field, message=error.message, code=error.code)
+        return cls(field=field_path(error.field), message=error.message, code=error.code)
 
 
 def page_request(info: Info, first: int | None, after: str | None) -> PageRequest:

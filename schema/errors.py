@@ -13,6 +13,7 @@ from __future__ import annotations
 from graphql.error import GraphQLError
 from strawberry.extensions import MaskErrors
 
+from domain.error_codes import ErrorCode
 from domain.errors import DomainError
 from resolvers.outage import SERVICE_UNAVAILABLE, is_outage
 from resolvers.throttling import Throttled
@@ -44,7 +45,7 @@ class PublicErrors(MaskErrors):
             extensions = {"code": SERVICE_UNAVAILABLE}
         else:
             message = self.error_message
-            extensions = {"code": "INTERNAL_SERVER_ERROR"}
+            extensions = {"code": ErrorCode.INTERNAL_SERVER_ERROR}
         return GraphQLError(
             message=message,
             nodes=error.nodes,

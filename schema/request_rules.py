@@ -24,12 +24,14 @@ from graphql import (
 from graphql.validation import NoSchemaIntrospectionCustomRule
 from graphql.validation.rules import ASTValidationRule
 
+from domain.error_codes import ErrorCode
+
 #: Mutation fields that check (or hash) a password. Add yours here.
 PASSWORD_CHECKING_FIELDS = frozenset(
     {"login", "signUp", "stopCollaboration", "changePassword", "resetPassword"}
 )
-PASSWORD_FIELDS_LIMIT = "PASSWORD_FIELDS_LIMIT"
-LIST_TOO_LONG = "LIST_TOO_LONG"
+PASSWORD_FIELDS_LIMIT = ErrorCode.PASSWORD_FIELDS_LIMIT
+LIST_TOO_LONG = ErrorCode.LIST_TOO_LONG
 
 
 class OnePasswordCheckPerRequest(ValidationRule):

@@ -10,12 +10,13 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from db.models import EmailToken
 from domain.enums import EmailTokenPurpose
+from domain.error_codes import ErrorCode
 from domain.people import token_usable
 from resolvers.context import RequestContext
 from resolvers.errors import UseCaseError
 from resolvers.tokens import digest, new_secret
 
-INVALID_TOKEN = "INVALID_TOKEN"
+INVALID_TOKEN = ErrorCode.INVALID_TOKEN
 
 PREFIXES = {
     EmailTokenPurpose.VERIFY_EMAIL: "pgv",

@@ -23,6 +23,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from db.models import Order, Partner
 from db.models.ledger import JournalEntry, JournalEntryKind, LedgerAccountKind
 from domain import ledger as books
+from domain.error_codes import ErrorCode
 from domain.money import Currency, Money, MoneyError
 from resolvers.errors import INVALID_INPUT, UseCaseError, not_found
 from resolvers.ledger.journal import (
@@ -42,7 +43,7 @@ CASHBACK_EXPENSE_CODE = "program:cashback_expense"
 #: Far above any real order (NUMERIC(14, 2) holds < 10**12): refuses absurd amounts early.
 MAX_CREDIT_MINOR = 10**11
 
-CASHBACK_CONFLICT = "CASHBACK_CONFLICT"
+CASHBACK_CONFLICT = ErrorCode.CASHBACK_CONFLICT
 
 
 def cashback_key(order_id: int) -> str:

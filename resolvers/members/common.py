@@ -9,14 +9,15 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from db.models import MemberInvitation, Membership
 from domain.enums import Role
+from domain.error_codes import ErrorCode
 from domain.people import ROLE_NOT_ALLOWED, check_keeps_legal_representative
 from resolvers.context import RequestContext
 from resolvers.errors import UseCaseError, not_found
 from resolvers.program.common import _lock_organization
 
-ALREADY_MEMBER = "ALREADY_MEMBER"
-ALREADY_INVITED = "ALREADY_INVITED"
-INVITATION_NOT_PENDING = "INVITATION_NOT_PENDING"
+ALREADY_MEMBER = ErrorCode.ALREADY_MEMBER
+ALREADY_INVITED = ErrorCode.ALREADY_INVITED
+INVITATION_NOT_PENDING = ErrorCode.INVITATION_NOT_PENDING
 
 
 def role_not_allowed(message: str) -> UseCaseError:

@@ -8,6 +8,7 @@ from sqlalchemy import delete, select
 from db.models import CollaboratorClient, Membership, User
 from db.session import transaction
 from domain.enums import Role
+from domain.error_codes import ErrorCode
 from domain.people import may_manage_members
 from resolvers.accounts.sessions import require_person
 from resolvers.context import RequestContext
@@ -20,7 +21,7 @@ from resolvers.members.common import (
     role_not_allowed,
 )
 
-SAME_ROLE = "SAME_ROLE"
+SAME_ROLE = ErrorCode.SAME_ROLE
 
 
 async def change_member_role(ctx: RequestContext, *, membership_id: int, role: Role) -> Membership:

@@ -10,8 +10,9 @@ from sqlalchemy import select
 from strawberry import relay
 
 from db import models
+from domain.error_codes import ErrorCode
 from domain.program import ApplicationStatus
-from schema.base import UserError
+from schema.base import UserError, field_path
 from schema.context import Info
 from schema.ids import primary_keys
 from schema.types import Partner
@@ -21,9 +22,11 @@ strawberry.enum(ApplicationStatus, description="The decision on a Partner Progra
 
 @strawberry.type(description="Why an application was refused: one unmet condition.")
 class RefusalReason:
-    code: str = strawberry.field(description="A stable machine-readable code.")
+    code: ErrorCode = strawberry.field(description="A stable code to switch on.")
     message: str = strawberry.field(description="A sentence for the applicant.")
-    field: str | None = strawberry.field(description="The form field concerned, if one is.")
+    field: list[str] | None = strawberry.field(
+        description="The path to the form field concerned, if one is."
+    )
 
 
 @strawberry.type(description="An application to the Partner Program and its decision.")
@@ -55,7 +58,11 @@ class PartnerApplication(relay.Node):
             accepted_reseller_conditions=row.accepted_reseller_conditions,
             accepted_bid_exclusivity=row.accepted_bid_exclusivity,
             refusal_reasons=[
-                RefusalReason(code=r["code"], message=r["message"], field=r.get("field"))
+                RefusalReason(
+                    code=ErrorCode(r["code"]),
+                    message=r["message"],
+                    field=field_path(r.get("field")),
+                )
                 for r in row.refusal_reasons or []
             ],
             created_at=row.created_at,

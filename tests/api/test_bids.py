@@ -615,7 +615,7 @@ async def test_bad_bid_input_is_refused_with_the_field(
         if overrides.get("deadline") == "soon":
             overrides = {"deadline": (utcnow() + timedelta(minutes=5)).isoformat()}
         data = (await api.ok(POST, {"i": bid_input(**overrides)}, token=client))["postBid"]
-        assert [(e["field"], e["code"]) for e in data["userErrors"]] == [(field, code)], overrides
+        assert [(e["field"], e["code"]) for e in data["userErrors"]] == [([field], code)], overrides
         assert data["userErrors"][0]["message"]
     assert await count(sessionmaker, Bid) == 0
     assert await count(sessionmaker, OutboxMessage) == 0

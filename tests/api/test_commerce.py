@@ -288,7 +288,7 @@ async def test_quote_bad_input(api: Api, world: Any) -> None:
         )
         assert data["quote"]["quote"] is None, fields
         errors = [(e["code"], e["field"]) for e in data["quote"]["userErrors"]]
-        assert errors == [(code, field)], fields
+        assert errors == [(code, [field])], fields
 
 
 async def test_quote_needs_authentication(api: Api, world: Any) -> None:

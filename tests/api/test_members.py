@@ -116,7 +116,7 @@ async def test_invite_accept_with_a_new_account(api: Api, sessionmaker: Maker, w
         "ACCEPTED"
     ]
     events = await audit_events(sessionmaker, audit_before)
-    assert [e.action for e in events] == ["member.invite", "member.join"]
+    assert [e.action for e in events] == ["member.invite", "member.join", "session.login"]
     assert events[1].before is None
     assert events[1].after["role"] == "ADMINISTRATOR"
     assert events[1].organization_id == world.organizations[PARTNER]
@@ -161,7 +161,7 @@ async def test_invitation_rules_resend_cancel_and_expiry(
         INVITE, invite("boss@x.example", "COLLABORATOR"), token=tokens["rep@full.example"]
     )
     assert [(e["field"], e["code"]) for e in outsider["inviteMember"]["userErrors"]] == [
-        ("organizationId", "NOT_FOUND")
+        (["organizationId"], "NOT_FOUND")
     ]
     member = await api.ok(INVITE, invite("Collab@Partner.example", "COLLABORATOR"), token=rep)
     assert codes(member["inviteMember"]) == ["ALREADY_MEMBER"]

@@ -268,7 +268,7 @@ async def test_missing_registration_number_writes_nothing(
     assert data["applyToPartnerProgram"]["application"] is None
     assert data["applyToPartnerProgram"]["userErrors"] == [
         {
-            "field": "registrationNumber",
+            "field": ["registrationNumber"],
             "code": "REGISTRATION_NUMBER_REQUIRED",
             "message": "A registration number is required (Swiss UID, SIRET or an equivalent).",
         }
@@ -796,7 +796,7 @@ async def test_support_codes_and_temporary_support_access(
     )
     assert data["grantSupportAccess"]["userErrors"] == [
         {
-            "field": "durationHours",
+            "field": ["durationHours"],
             "code": "SUPPORT_ACCESS_TOO_LONG",
             "message": "A support access lasts at most 72 hours.",
         }
