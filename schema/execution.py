@@ -183,9 +183,9 @@ class FastExecutor(StrawberryGraphQLCoreExecutionContext):
     ) -> Call | None:
         """Strawberry's resolver of a field, called without its per-field wrapping: the
         same arguments (converted once per request: they are literals or variables), the
-        same permission classes asked first, the same completion. A permission that
-        refuses answers `_SLOW`: Strawberry's own path then refuses the field (its error
-        and all). Async resolvers, other field extensions, directives: Strawberry's path."""
+        same permission classes asked first (a refusal raises `on_unauthorized()`'s error,
+        as Strawberry does), the same completion. Anything else (a permission answering
+        no bool, async resolvers, other field extensions, directives): Strawberry's path."""
         node = details[0].node
         if any(d.node.directives for d in details):
             return None
@@ -225,7 +225,10 @@ class FastExecutor(StrawberryGraphQLCoreExecutionContext):
                     return _SLOW
                 kwargs = dict(converted[0])
                 for permission in spec.permissions:
-                    if permission.has_permission(source, strawberry_info, **kwargs) is not True:
+                    allowed = permission.has_permission(source, strawberry_info, **kwargs)
+                    if allowed is False:
+                        permission.on_unauthorized()  # raises the field's error, as Strawberry
+                    if allowed is not True:
                         return _SLOW
                 args = [source] if spec.self_parameter else []
                 for name in spec.source_parameters:
