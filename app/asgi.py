@@ -14,11 +14,15 @@ from starlette.middleware import Middleware
 from starlette.middleware.cors import CORSMiddleware
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
-from starlette.routing import Route
+from starlette.routing import Route, WebSocketRoute
 from starlette.types import Receive, Scope, Send
 from strawberry.asgi import GraphQL
+from strawberry.exceptions import ConnectionRejectionError
+from strawberry.subscriptions import GRAPHQL_TRANSPORT_WS_PROTOCOL
+from strawberry.types.unset import UNSET
 
 from app import edge_http
+from app import idempotency as idempotency_http
 from app.audit_export import audit_export_route
 from app.edge_middleware import EdgeMiddleware
 from app.exports import export_route
@@ -44,6 +48,7 @@ class PartnerGraphQL(GraphQL[RequestContext, None]):
             ),
             graphql_ide="graphiql" if settings.graphiql and not settings.production else None,
             allow_queries_via_get=not settings.production,
+            subscription_protocols=(GRAPHQL_TRANSPORT_WS_PROTOCOL,),
         )
         self.runtime = runtime
 
@@ -70,6 +75,18 @@ class PartnerGraphQL(GraphQL[RequestContext, None]):
             sub_response.headers.update(headers)
         return super().create_response(response_data, sub_response)
 
+    async def on_ws_connect(self, context: RequestContext) -> Any:
+        """graphql-transport-ws: the bearer token comes in connection_init's payload."""
+        params = context.connection_params or {}
+        raw = params.get("Authorization") or params.get("authorization")
+        token = bearer_token(raw) if isinstance(raw, str) else None
+        viewer = await authenticate(self.runtime.services, token)
+        if viewer is None:
+            raise ConnectionRejectionError({"code": "UNAUTHENTICATED"})
+        context.act_as(viewer)
+        context.subscription_token = token
+        return UNSET
+
     async def get_context(self, request: Any, response: Any) -> RequestContext:
         services = self.runtime.services
         return RequestContext(
@@ -90,9 +107,21 @@ class PartnerGraphQL(GraphQL[RequestContext, None]):
                 viewer = await authenticate(self.runtime.services, token)
                 if viewer is not None:
                     context.act_as(viewer)
-            return await super().execute_operation(*args, **kwargs)
+            request = kwargs["request"]
+            answered = await idempotency_http.before(request, context, data)
+            if answered is not None:
+                return answered
+            try:
+                return await super().execute_operation(*args, **kwargs)
+            except BaseException:
+                await idempotency_http.abandon(request)
+                raise
         finally:
             await context.close()
+
+    async def process_result(self, request: Any, result: Any) -> Any:
+        response = await super().process_result(request, result)
+        return await idempotency_http.after(request, response)
 
     async def parse_http_body(self, request: Any) -> Any:
         data = await super().parse_http_body(request)
@@ -143,6 +172,7 @@ def create_app(settings: Settings | None = None, *, start_workers: bool = True) 
     app = Starlette(
         routes=[
             Route("/graphql", graphql, methods=["GET", "POST"]),
+            WebSocketRoute("/graphql", graphql),
             Route("/healthz", healthz),
             Route("/readyz", readyz),
             export_route,
@@ -154,7 +184,7 @@ def create_app(settings: Settings | None = None, *, start_workers: bool = True) 
                 CORSMiddleware,
                 allow_origins=settings.cors_origins,
                 allow_methods=["GET", "POST", "OPTIONS"],
-                allow_headers=["authorization", "content-type"],
+                allow_headers=["authorization", "content-type", "idempotency-key"],
                 max_age=600,
             ),
         ],

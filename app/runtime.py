@@ -14,6 +14,7 @@ from resolvers.context import Services
 if TYPE_CHECKING:
     import dramatiq
 
+    from resolvers.subscriptions.bus import EventBus
     from workers.outbox import Sweeper
 
 log = logging.getLogger(__name__)
@@ -29,8 +30,10 @@ class Runtime:
         self.start_workers = start_workers
         self.sweeper: Sweeper | None = None
         self.worker: dramatiq.Worker | None = None
+        self.bus: EventBus | None = None
 
     async def start(self) -> None:
+        await self._start_bus()
         if not self.start_workers:
             return
         from workers.broker import is_inprocess, setup_broker
@@ -46,7 +49,27 @@ class Runtime:
         if is_inprocess(broker):
             self.worker = start_inprocess_worker(broker)
 
+    async def _start_bus(self) -> None:
+        """Live subscriptions: Redis pub/sub across API processes, in-process without Redis."""
+        from resolvers.subscriptions.bus import InProcessBus, RedisBus, install_bus
+
+        settings = self.settings
+        self.bus = (
+            RedisBus(settings.redis_url, settings.redis_namespace)
+            if settings.redis_url
+            else InProcessBus()
+        )
+        await self.bus.start()
+        install_bus(self.bus)
+
     async def stop(self) -> None:
+        if self.bus is not None:
+            from resolvers.subscriptions.bus import current_bus, install_bus
+
+            if current_bus() is self.bus:
+                install_bus(None)
+            await self.bus.stop()
+            self.bus = None
         if self.sweeper is not None:
             await self.sweeper.stop()
         if self.worker is not None:

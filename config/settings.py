@@ -118,6 +118,34 @@ class Settings(BaseSettings):
         description="CSP of HTML pages (GraphiQL in development, served assets): 'self' only.",
     )
 
+    # --- Events for integrations (issue 11): webhooks, idempotency, subscriptions ---
+    webhook_timeout_seconds: float = Field(
+        default=10.0, gt=0, description="Time allowed for one webhook attempt (connect+answer)."
+    )
+    webhook_retry_delays_seconds: list[float] = Field(
+        default_factory=lambda: [5.0, 300.0, 1800.0, 7200.0, 18000.0, 36000.0],
+        min_length=1,
+        description="Delays before the 2nd, 3rd, ... attempt; the last repeats until "
+        "webhook_retry_hours have passed since the event.",
+    )
+    webhook_retry_hours: float = Field(
+        default=72, gt=0, description="A delivery is attempted for this long, then FAILED."
+    )
+    webhook_disable_after_hours: float = Field(
+        default=72, gt=0, description="An endpoint failing for this long is disabled."
+    )
+    webhook_secret_overlap_hours: float = Field(
+        default=24, gt=0, description="After a rotation the previous secret signs this long."
+    )
+    webhook_allow_private_targets: bool = Field(
+        default=False,
+        description="In production, allow webhook URLs on loopback and private addresses "
+        "(refused by default: SSRF). Outside production they are always allowed.",
+    )
+    idempotency_ttl_hours: float = Field(
+        default=24, gt=0, description="How long an Idempotency-Key answers its first response."
+    )
+
     @model_validator(mode="after")
     def _production_is_locked_down(self) -> Settings:
         if self.production:

@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
-from sqlalchemy import select
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import or_, select, true
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from db.models import Membership, Organization, User
+from db.models import Grant, Membership, Organization, User
 from domain.access import Viewer
 from domain.enums import Role
 
@@ -45,3 +48,9 @@ async def actor_display_name(session: AsyncSession, viewer: Viewer) -> str:
     if viewer.memberships:  # an API token acts for exactly one organization
         return await organization_name(session, next(iter(viewer.memberships)))
     return ""
+
+
+def grant_in_term(now: datetime) -> Any:
+    """SQL: the grant has not passed its end (no end, a later one, or it renews itself).
+    With ``status == ACTIVE`` it is active in effect (``domain.grants.effective_status``)."""
+    return or_(Grant.ends_at.is_(None), Grant.ends_at > now, Grant.renews_automatically == true())

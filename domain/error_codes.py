@@ -36,8 +36,11 @@ class ErrorCode(enum.StrEnum):
     DESCRIPTION_TOO_SHORT = "DESCRIPTION_TOO_SHORT"
     EMAIL_NOT_VERIFIED = "EMAIL_NOT_VERIFIED"
     EMAIL_REQUIRED = "EMAIL_REQUIRED"
+    END_IN_PAST = "END_IN_PAST"
+    END_REQUIRED = "END_REQUIRED"
     FORBIDDEN = "FORBIDDEN"
     GRANT_EXISTS = "GRANT_EXISTS"
+    IDEMPOTENCY_KEY_IN_PROGRESS = "IDEMPOTENCY_KEY_IN_PROGRESS"
     IDEMPOTENCY_KEY_REUSED = "IDEMPOTENCY_KEY_REUSED"
     INTERNAL_SERVER_ERROR = "INTERNAL_SERVER_ERROR"
     INVALID_ACCOUNT = "INVALID_ACCOUNT"
@@ -60,8 +63,10 @@ class ErrorCode(enum.StrEnum):
     INVALID_SETTLEMENT_INPUT = "INVALID_SETTLEMENT_INPUT"
     INVALID_STATE = "INVALID_STATE"
     INVALID_TOKEN = "INVALID_TOKEN"
+    INVALID_URL = "INVALID_URL"
     INVITATION_NOT_PENDING = "INVITATION_NOT_PENDING"
     IS_AFFILIATE = "IS_AFFILIATE"
+    KINDS_REQUIRED = "KINDS_REQUIRED"
     LAST_LEGAL_REPRESENTATIVE = "LAST_LEGAL_REPRESENTATIVE"
     LIST_TOO_LONG = "LIST_TOO_LONG"
     METHOD_NOT_ALLOWED = "METHOD_NOT_ALLOWED"
@@ -109,17 +114,20 @@ class ErrorCode(enum.StrEnum):
     SUB_CENT_AMOUNT = "SUB_CENT_AMOUNT"
     SUPPORT_ACCESS_ENDED = "SUPPORT_ACCESS_ENDED"
     SUPPORT_ACCESS_TOO_LONG = "SUPPORT_ACCESS_TOO_LONG"
+    TERM_SET_BY_CLIENT = "TERM_SET_BY_CLIENT"
     THROTTLED = "THROTTLED"
     TOO_FEW_POSTINGS = "TOO_FEW_POSTINGS"
     TOO_LONG = "TOO_LONG"
     TOO_MANY_VALUES = "TOO_MANY_VALUES"
     UNAUTHENTICATED = "UNAUTHENTICATED"
     UNBALANCED = "UNBALANCED"
+    UNKNOWN_EVENT_KIND = "UNKNOWN_EVENT_KIND"
     UNKNOWN_PRODUCT_FAMILY = "UNKNOWN_PRODUCT_FAMILY"
     UNKNOWN_PRODUCT_KIND = "UNKNOWN_PRODUCT_KIND"
     UNKNOWN_USER = "UNKNOWN_USER"
     UNSUPPORTED_CURRENCY = "UNSUPPORTED_CURRENCY"
     UNSUPPORTED_MEDIA_TYPE = "UNSUPPORTED_MEDIA_TYPE"
+    URL_NOT_ALLOWED = "URL_NOT_ALLOWED"
     WEBSITE_INVALID = "WEBSITE_INVALID"
     WEBSITE_REQUIRED = "WEBSITE_REQUIRED"
     WRONG_PASSWORD = "WRONG_PASSWORD"
@@ -260,4 +268,18 @@ ERROR_CODE_DESCRIPTIONS: Final[dict[ErrorCode, str]] = {
     ErrorCode.WRONG_PASSWORD: "The password is wrong.",
     ErrorCode.WRONG_SIDE: "The viewer's organization is on the other side of the partnership.",
     ErrorCode.ZERO_POSTING: "A ledger posting has a zero amount.",
+    ErrorCode.END_IN_PAST: ("A grant's end date must be in the future."),
+    ErrorCode.END_REQUIRED: ("A grant that renews itself needs an end date."),
+    ErrorCode.IDEMPOTENCY_KEY_IN_PROGRESS: (
+        "A request with this Idempotency-Key is still running; retry later."
+    ),
+    ErrorCode.INVALID_URL: (
+        "The webhook URL is not an http(s) URL with a host (no credentials, no fragment)."
+    ),
+    ErrorCode.KINDS_REQUIRED: ("A webhook endpoint receives at least one event kind."),
+    ErrorCode.TERM_SET_BY_CLIENT: ("Only the client gives a partnership an end date."),
+    ErrorCode.UNKNOWN_EVENT_KIND: ("An event kind named is not one the API sends."),
+    ErrorCode.URL_NOT_ALLOWED: (
+        "The webhook URL points to a loopback, private or internal address (refused in production)."
+    ),
 }

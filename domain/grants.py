@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import enum
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import datetime, timedelta
 
 from domain.enums import AccessLevel, GrantStatus, PaymentMethods, Role, Side
 from domain.errors import DomainError
@@ -67,16 +67,89 @@ def sides_allowed(action: GrantAction, initiated_by: Side) -> frozenset[Side]:
 
 
 def effective_status(
-    status: GrantStatus, invitation_expires_at: datetime | None, now: datetime
+    status: GrantStatus,
+    invitation_expires_at: datetime | None,
+    now: datetime,
+    ends_at: datetime | None = None,
+    renews_automatically: bool = False,
 ) -> GrantStatus:
-    """A pending invitation past its expiry is expired, even before the sweep records it."""
+    """A pending invitation past its expiry, or an active grant past its end (not renewing
+    itself), is expired, even before the job records it."""
     if (
         status is GrantStatus.PENDING
         and invitation_expires_at is not None
         and invitation_expires_at <= now
     ):
         return GrantStatus.EXPIRED
+    if status is GrantStatus.ACTIVE and past_end(ends_at, renews_automatically, now):
+        return GrantStatus.EXPIRED
     return status
+
+
+def past_end(ends_at: datetime | None, renews_automatically: bool, now: datetime) -> bool:
+    return ends_at is not None and not renews_automatically and ends_at <= now
+
+
+@dataclass(frozen=True)
+class Term:
+    """Time-bound access (SPEC): an end, optionally renewing for the same length."""
+
+    ends_at: datetime | None = None
+    renews_automatically: bool = False
+
+
+NO_TERM = Term()
+#: Both sides are warned this many days before a grant ends (SPEC "Time-bound access").
+END_WARNING_DAYS = (7, 1)
+
+
+def validate_term(term: Term, *, set_by: Side, now: datetime) -> Term:
+    """Only the client bounds a grant in time; the end is in the future; renewing needs an
+    end (its length is the term's)."""
+    if term == NO_TERM:
+        return term
+    if set_by is not Side.CLIENT:
+        raise GrantError(
+            "TERM_SET_BY_CLIENT", "Only the client gives a partnership an end date.", "endsAt"
+        )
+    if term.ends_at is None:
+        raise GrantError("END_REQUIRED", "A renewing partnership needs an end date.", "endsAt")
+    if term.ends_at <= now:
+        raise GrantError("END_IN_PAST", "The end date must be in the future.", "endsAt")
+    return term
+
+
+def renewed_end(
+    ends_at: datetime, term_started_at: datetime, now: datetime
+) -> tuple[datetime, datetime]:
+    """A renewing term rolled forward past ``now``: (new start, new end), same length."""
+    length = ends_at - term_started_at
+    if length <= timedelta(0):
+        length = timedelta(days=1)
+    start, end = term_started_at, ends_at
+    while end <= now:
+        start, end = end, end + length
+    return start, end
+
+
+def warning_due(
+    ends_at: datetime | None,
+    renews_automatically: bool,
+    already_sent_days: int | None,
+    now: datetime,
+) -> int | None:
+    """The end warning to send now (7 or 1 days before), if one is due and not yet sent.
+    A grant renewing itself does not end, so gets none."""
+    if ends_at is None or renews_automatically or ends_at <= now:
+        return None
+    left = ends_at - now
+    due = [d for d in END_WARNING_DAYS if left <= timedelta(days=d)]
+    if not due:
+        return None
+    days = min(due)
+    if already_sent_days is not None and already_sent_days <= days:
+        return None
+    return days
 
 
 def require_legal_representative(role: Role | None) -> None:

@@ -51,6 +51,13 @@ class RequestContext:
     db: RequestSession = field(init=False)
     # The caller's address (behind a trusted proxy, from its header): throttling counts it.
     client_ip: str | None = None
+    # The request's Idempotency-Key once claimed (resolvers.idempotency): order writes
+    # also keep it on the order, as their deprecated `idempotencyKey` input does.
+    idempotency_key: str | None = None
+    # A websocket's connection_init payload, and the bearer token it carried (live
+    # subscriptions authenticate it again for each event).
+    connection_params: dict[str, Any] | None = None
+    subscription_token: str | None = None
     loaders: Loaders = field(init=False)
     _loader_sets: dict[type[Any], Any] = field(init=False, default_factory=dict)
 

@@ -2,13 +2,54 @@
 
 from __future__ import annotations
 
+import logging
+from collections.abc import Callable
 from typing import Any
 
+from sqlalchemy import event as sa_event
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from db.models import AuditEvent, OutboxMessage
 
 SEND_EMAIL = "send_email"
+_AFTER_COMMIT = "after_commit_callbacks"
+#: Audited actions that end a session or a token: live subscriptions check theirs again.
+REVOKING_ACTIONS = frozenset(
+    {
+        "session.end",
+        "session.logout",
+        "session.logout_everywhere",
+        "api_token.revoke",
+        "user.password_reset",
+        "user.change_password",
+    }
+)
+logger = logging.getLogger(__name__)
+
+
+def after_commit(session: AsyncSession, callback: Callable[[], None]) -> None:
+    """Run ``callback`` once the session's transaction commits (never if it rolls back).
+    Callbacks must not raise or block (e.g. publish to the live event bus)."""
+    callbacks: list[Callable[[], None]] | None = session.info.get(_AFTER_COMMIT)
+    if callbacks is None:
+        callbacks = session.info[_AFTER_COMMIT] = []
+        sync = session.sync_session
+
+        def committed(_: object) -> None:
+            todo = list(session.info.get(_AFTER_COMMIT, []))
+            session.info[_AFTER_COMMIT] = []
+            for fn in todo:
+                try:
+                    fn()
+                except Exception:
+                    logger.exception("after-commit callback failed")
+
+        def rolled_back(_: object, __: object) -> None:
+            session.info[_AFTER_COMMIT] = []
+
+        sa_event.listen(sync, "after_commit", committed)
+        sa_event.listen(sync, "after_soft_rollback", rolled_back)
+    callbacks.append(callback)
 
 
 def record_audit(
@@ -34,6 +75,10 @@ def record_audit(
         after=after,
     )
     session.add(event)
+    if action in REVOKING_ACTIONS:
+        from resolvers.subscriptions.bus import publish_revocation
+
+        after_commit(session, publish_revocation)
     return event
 
 

@@ -12,6 +12,7 @@ path                                page calls
 /reset-password                     requestPasswordReset(input: {email: ...})
 /member-invitations/accept?token=T  acceptMemberInvitation(input: {token: T, ...})
 /login                              login (where an existing account signs in)
+/settings/webhooks                  organization { webhookEndpoints } (update, replay)
 ==================================  ===================================================
 """
 
@@ -23,6 +24,7 @@ VERIFY_EMAIL_PATH = "/verify-email"
 RESET_PASSWORD_PATH = "/reset-password"
 ACCEPT_MEMBER_INVITATION_PATH = "/member-invitations/accept"
 LOGIN_PATH = "/login"
+WEBHOOKS_PATH = "/settings/webhooks"
 
 
 def _link(public_url: str, path: str, token: str | None = None) -> str:
@@ -48,3 +50,7 @@ def accept_member_invitation_url(public_url: str, token: str) -> str:
 
 def login_url(public_url: str) -> str:
     return _link(public_url, LOGIN_PATH)
+
+
+def webhooks_url(public_url: str) -> str:
+    return _link(public_url, WEBHOOKS_PATH)

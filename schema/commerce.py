@@ -303,6 +303,7 @@ class PlaceOrderInput(_Basket):
         default=None,
         description="Your key for this order: a retry with the same key returns the same "
         "order instead of ordering twice.",
+        deprecation_reason="Send the Idempotency-Key header, which every mutation takes.",
     )
 
 
@@ -322,7 +323,9 @@ class RenewProductInput:
         default=None, description="The amount due you were quoted (see PlaceOrderInput)."
     )
     idempotency_key: str | None = strawberry.field(
-        default=None, description="Your key for this renewal (see PlaceOrderInput)."
+        default=None,
+        description="Your key for this renewal (see PlaceOrderInput).",
+        deprecation_reason="Send the Idempotency-Key header, which every mutation takes.",
     )
 
 

@@ -7,11 +7,12 @@ malformed or foreign ID answers a `userErrors` entry (INVALID_ID), not a request
 from __future__ import annotations
 
 from collections.abc import Awaitable, Callable
+from datetime import datetime
 
 import strawberry
 
 from db import models
-from domain.grants import Access
+from domain.grants import Access, Term
 from resolvers import grants as use_cases
 from schema.base import AccessLevel, PaymentMethods, UserError, mutate
 from schema.context import Info
@@ -60,6 +61,13 @@ class InviteInput:
     )
     access: AccessInput = strawberry.field(description="Asked for (partner) or granted (client).")
     message: str | None = strawberry.field(default=None, description="A note, max 1000 chars.")
+    ends_at: datetime | None = strawberry.field(
+        default=None,
+        description="The client only: when the grant ends by itself (it becomes EXPIRED).",
+    )
+    renews_automatically: bool | None = strawberry.field(
+        default=None, description="The client only: at the end, renew for the same length."
+    )
 
 
 @strawberry.input(description="Accept an invitation, by its grant ID or its emailed token.")
@@ -71,6 +79,13 @@ class AcceptInput:
     )
     access: AccessInput | None = strawberry.field(
         default=None, description="A client may grant other rights than those requested."
+    )
+    ends_at: datetime | None = strawberry.field(
+        default=None,
+        description="The client only: when the grant ends by itself (it becomes EXPIRED).",
+    )
+    renews_automatically: bool | None = strawberry.field(
+        default=None, description="The client only: at the end, renew for the same length."
     )
 
 
@@ -89,6 +104,13 @@ class InvitationInput:
 class EditAccessInput:
     grant_id: strawberry.ID = strawberry.field(description="The grant.")
     access: AccessInput = strawberry.field(description="The new access.")
+    ends_at: datetime | None = strawberry.field(
+        default=strawberry.UNSET,
+        description="A new end; null: none; omitted: unchanged.",
+    )
+    renews_automatically: bool | None = strawberry.field(
+        default=strawberry.UNSET, description="Renew at the end; omitted: unchanged."
+    )
 
 
 @strawberry.input(description="Whose wallet pays under an active FULL grant (client side).")
@@ -107,6 +129,10 @@ class StopCollaborationInput:
 class GrantPayload:
     user_errors: list[UserError] = strawberry.field(description="Why nothing happened.")
     grant: Grant | None = strawberry.field(default=None, description="The grant.")
+
+
+def _term(ends_at: datetime | None, renews: bool | None) -> Term:
+    return Term(ends_at=ends_at, renews_automatically=bool(renews))
 
 
 def _grant_id(value: strawberry.ID | None) -> int | None:
@@ -140,6 +166,7 @@ class GrantMutations:
                 ),
                 access=input.access.to_domain(),
                 message=input.message,
+                term=_term(input.ends_at, input.renews_automatically),
             )
         )
 
@@ -157,6 +184,7 @@ class GrantMutations:
                 if input.organization_id is None
                 else decode_id(input.organization_id, "Organization", "organizationId"),
                 access=None if input.access is None else input.access.to_domain(),
+                term=_term(input.ends_at, input.renews_automatically),
             )
         )
 
@@ -203,6 +231,10 @@ class GrantMutations:
                 info.context,
                 grant_id=decode_id(input.grant_id, "Grant", "grantId"),
                 access=input.access.to_domain(),
+                ends_at=use_cases.KEEP if input.ends_at is strawberry.UNSET else input.ends_at,
+                renews_automatically=None
+                if input.renews_automatically is strawberry.UNSET
+                else input.renews_automatically,
             )
         )
 

@@ -14,6 +14,7 @@ from domain.access import (
 )
 from domain.enums import Role
 from domain.people import may_read_members
+from domain.webhooks import may_manage_webhooks
 from schema.context import Info
 
 
@@ -92,3 +93,10 @@ class ReadsClientInvoices(Forbidden):
 
     def has_permission(self, source: Any, info: Info, **kwargs: Any) -> bool:
         return can_read_client_invoices(info.context.viewer, source.facts)
+
+
+class ManagesWebhooks(Forbidden):
+    """An organization's webhook endpoints: its legal representatives."""
+
+    def has_permission(self, source: Any, info: Info, **kwargs: Any) -> bool:
+        return may_manage_webhooks(info.context.viewer.role_in(source.organization_id))

@@ -26,9 +26,11 @@ from schema.members import MemberMutations
 from schema.program import PROGRAM_TYPES, ProgramMutations, ProgramQueries
 from schema.queries import CoreQueries
 from schema.request_rules import edge_rules
+from schema.subscriptions import Subscription
 from schema.types import Client, Grant, Invoice, Organization, Partner, Product, User
 from schema.types.member import Member, MemberInvitation
 from schema.types.session import Session
+from schema.webhooks import WEBHOOK_TYPES, WebhookMutations
 
 
 @strawberry.type(description="Read the partner program.")
@@ -45,6 +47,7 @@ class Mutation(
     CommerceMutations,
     ProgramMutations,
     BidMutations,
+    WebhookMutations,
 ):
     pass
 
@@ -66,6 +69,7 @@ def build_schema(
     return strawberry.Schema(
         query=Query,
         mutation=Mutation,
+        subscription=Subscription,
         types=[
             Bid,
             Client,
@@ -82,6 +86,7 @@ def build_schema(
             Session,
             User,
             *PROGRAM_TYPES,
+            *WEBHOOK_TYPES,
         ],
         config=StrawberryConfig(disable_field_suggestions=production),
         execution_context_class=FastExecutor,

@@ -2,13 +2,21 @@
 
 Importing this module sets the broker up from the environment (``PARTNERGRAPH_*``:
 ``REDIS_URL``, ``DATABASE_URL``, email settings) and then declares every actor of
-``workers.broker.ACTOR_MODULES``; the Dramatiq CLI then uses the global broker.
+``workers.broker.ACTOR_MODULES``; the Dramatiq CLI then uses the global broker. With Redis,
+the integration events actors record are published to the API processes' live
+subscribers (``resolvers.subscriptions.bus``).
 """
 
 from __future__ import annotations
 
+from resolvers.subscriptions.bus import RedisBus, install_bus
 from workers.broker import setup_broker
+from workers.runtime import current_settings
 
 broker = setup_broker()  # also imports every module of workers.broker.ACTOR_MODULES
+
+_settings = current_settings()
+if _settings.redis_url:
+    install_bus(RedisBus(_settings.redis_url, _settings.redis_namespace, listen=False))
 
 __all__ = ["broker"]

@@ -54,6 +54,8 @@ ACTOR_MODULES: tuple[str, ...] = (
     "workers.bids",
     "workers.grants",
     "workers.program",
+    "workers.webhooks",
+    "workers.idempotency",
 )
 
 #: Retry back-off of failed messages: 1 s, 2 s, 4 s, ... capped at 5 minutes (plus jitter).

@@ -89,6 +89,7 @@ TEMPLATE_KEYS: dict[str, frozenset[str]] = {
     "grant_access_changed": frozenset({*_GRANT, "actor_name", "level", "products"}),
     "grant_payment_methods_changed": frozenset({*_GRANT, "actor_name", "payment_methods"}),
     "grant_stopped": frozenset({*_GRANT, "actor_name"}),
+    "grant_ending": frozenset({*_GRANT, "ends_at", "days"}),
     "bid_verify_email": frozenset({"author_name", "summary", "deadline", "verify_url"}),
     "bid_published": frozenset({"author_name", "summary", "matching_partners", "manage_url"}),
     "bid_received": frozenset(
@@ -112,6 +113,9 @@ TEMPLATE_KEYS: dict[str, frozenset[str]] = {
     "email_change_notice": frozenset({"full_name", "new_email"}),
     "member_invitation": frozenset(
         {"organization_name", "inviter_name", "role", "accept_url", "token", "days"}
+    ),
+    "webhook_endpoint_disabled": frozenset(
+        {"organization_name", "url", "failing_since", "last_error", "settings_url"}
     ),
     "cashback_statement": frozenset(
         {"partner_name", "period", "credit_count", "credited", "corrected", "closing_balance"}

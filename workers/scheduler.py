@@ -15,7 +15,8 @@ is still the current one (a yearly job missed on 1 January runs on the first sta
 year); earlier periods are not replayed.
 
 Jobs (:data:`DEFAULT_JOBS`)
-    ``expire_bids`` and ``expire_grant_invitations`` every minute (no argument);
+    ``expire_bids``, ``expire_grant_invitations``, ``end_grant_terms``,
+    ``sweep_webhook_deliveries`` and ``purge_idempotency_keys`` every minute (no argument);
     ``send_cashback_statements(year, month)``
     on the 1st of each month at 00:10 UTC, for the previous month;
     ``yearly_partner_review(year)`` on 1 January at 00:20 UTC, for the previous year.
@@ -130,6 +131,9 @@ class PeriodicJob:
 DEFAULT_JOBS: tuple[PeriodicJob, ...] = (
     PeriodicJob("expire_bids", Period.MINUTE),
     PeriodicJob("expire_grant_invitations", Period.MINUTE),
+    PeriodicJob("end_grant_terms", Period.MINUTE),
+    PeriodicJob("sweep_webhook_deliveries", Period.MINUTE),
+    PeriodicJob("purge_idempotency_keys", Period.MINUTE),
     PeriodicJob(
         "send_cashback_statements", Period.MONTH, previous_month, delay=timedelta(minutes=10)
     ),

@@ -7,6 +7,7 @@ from db.models.catalog import Partner, Product
 from db.models.commerce import InvoiceCounter, Order, OrderKind
 from db.models.events import AuditEvent, OutboxMessage
 from db.models.grants import Grant, GrantProduct
+from db.models.idempotency import IdempotencyKey
 from db.models.identity import (
     ApiToken,
     AuthSession,
@@ -15,6 +16,13 @@ from db.models.identity import (
     Membership,
     Organization,
     User,
+)
+from db.models.integrations import (
+    IntegrationEvent,
+    WebhookDelivery,
+    WebhookDeliveryStatus,
+    WebhookEndpoint,
+    WebhookEndpointStatus,
 )
 from db.models.ledger import JournalEntry, LedgerAccount, LedgerPosting
 from db.models.people import EmailToken, MemberInvitation
@@ -49,6 +57,8 @@ __all__ = [
     "EmailToken",
     "Grant",
     "GrantProduct",
+    "IdempotencyKey",
+    "IntegrationEvent",
     "Invoice",
     "InvoiceCounter",
     "InvoiceLine",
@@ -71,5 +81,9 @@ __all__ = [
     "StaffMember",
     "SupportAccess",
     "User",
+    "WebhookDelivery",
+    "WebhookDeliveryStatus",
+    "WebhookEndpoint",
+    "WebhookEndpointStatus",
     "utcnow",
 ]

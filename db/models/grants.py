@@ -55,6 +55,13 @@ class Grant(IdMixin, CreatedMixin, Base):
     accepted_at: Mapped[datetime | None]
     ended_at: Mapped[datetime | None]
     ended_by_user_id: Mapped[int | None] = mapped_column(BigId, ForeignKey("users.id"))
+    # Time-bound access (SPEC): the end of the current term, and whether it renews for
+    # the same length (ends_at - term_started_at). Warnings: the last one sent for this
+    # term (7 or 1 days before), so a renewal starts again from none.
+    ends_at: Mapped[datetime | None]
+    term_started_at: Mapped[datetime | None]
+    renews_automatically: Mapped[bool] = mapped_column(default=False)
+    end_warning_days_sent: Mapped[int | None] = mapped_column(Integer)
     updated_at: Mapped[datetime] = mapped_column(default=utcnow, onupdate=utcnow)
     # Optimistic concurrency: two racing transitions cannot both win.
     version: Mapped[int] = mapped_column(Integer, default=1)

@@ -39,10 +39,13 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from db.models import Bid, BidDelivery, Membership, OutboxMessage, Partner
 from domain.bids import BidCriteria, BidStatus, PartnerProfile, effective_status, matches, summary
 from domain.enums import PartnerStatus
+from domain.integration_events import EventFacts, EventKind
 from domain.program import DirectoryTagKind
 from resolvers.bids.common import _insert, _money_text, _representatives
 from resolvers.bids.matching import Tag, criteria_of
 from resolvers.events import SEND_EMAIL, emit
+from resolvers.integration_events import record_events
+from resolvers.integration_events.views import bid_view
 
 logger = logging.getLogger(__name__)
 
@@ -202,6 +205,32 @@ async def _matching_in_range(session: AsyncSession, bid: Bid, chunk: ChunkRange)
     return matching
 
 
+async def _record_received(
+    session: AsyncSession, bid: Bid, partner_ids: set[int], now: datetime
+) -> None:
+    """BID_RECEIVED to each partner the bid was just delivered to (and to no other)."""
+    if not partner_ids:
+        return
+    organizations = list(
+        await session.scalars(
+            select(Partner.organization_id)
+            .where(Partner.id.in_(partner_ids))
+            .order_by(Partner.organization_id)
+        )
+    )
+    view = bid_view(bid)
+    await record_events(
+        session,
+        EventKind.BID_RECEIVED,
+        subject_type="Bid",
+        subject_id=bid.id,
+        items=[
+            (EventFacts(partner_organization_id=org), lambda _org: view) for org in organizations
+        ],
+        now=now,
+    )
+
+
 async def deliver_chunk(
     session: AsyncSession, chunk: ChunkRange, *, public_url: str, now: datetime
 ) -> ChunkResult:
@@ -239,6 +268,7 @@ async def deliver_chunk(
             ],
         )
     )
+    await _record_received(session, bid, inserted, now)
     recipients = {pid: found for pid, found in recipients.items() if pid in inserted}
     messages = [
         {

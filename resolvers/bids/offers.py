@@ -15,7 +15,7 @@ from decimal import Decimal
 from sqlalchemy import exists, select
 from sqlalchemy.exc import IntegrityError
 
-from db.models import Bid, BidDelivery, Offer
+from db.models import Bid, BidDelivery, Offer, Partner
 from db.session import transaction
 from domain.bids import (
     OFFER_EXISTS,
@@ -30,6 +30,7 @@ from domain.bids import (
     validate_offer,
 )
 from domain.enums import PartnerStatus
+from domain.integration_events import EventFacts, EventKind
 from domain.money import Currency
 from resolvers.auth import require_writer
 from resolvers.bids.common import (
@@ -44,6 +45,8 @@ from resolvers.bids.common import (
 from resolvers.context import RequestContext
 from resolvers.errors import not_found
 from resolvers.events import emit_email, record_audit
+from resolvers.integration_events import record_event
+from resolvers.integration_events.views import offer_view
 from resolvers.tokens import digest
 
 
@@ -116,6 +119,15 @@ async def make_offer(
                     "currency": money.currency.value,
                 },
             )
+            await record_event(
+                session,
+                EventKind.OFFER_MADE,
+                subject_type="Offer",
+                subject_id=offer.id,
+                facts=EventFacts(partner_organization_id=partner.organization_id),
+                view=lambda org: offer_view(offer, bid, awarded=False),
+                now=now,
+            )
     except IntegrityError as exc:  # a concurrent offer by the same partner won
         raise BidError(OFFER_EXISTS, "Your organization already made an offer.", "bidId") from exc
     ctx.services.after_commit()
@@ -170,5 +182,18 @@ async def award_offer(ctx: RequestContext, *, offer_id: int, author_token: str |
                 dedupe_key=f"bid:{bid.id}:awarded",
             )
         _audit(session, ctx, "award", bid, before)
+        await record_event(
+            session,
+            EventKind.OFFER_AWARDED,
+            subject_type="Offer",
+            subject_id=offer.id,
+            facts=EventFacts(
+                partner_organization_id=await session.scalar(
+                    select(Partner.organization_id).where(Partner.id == offer.partner_id)
+                )
+            ),
+            view=lambda org: offer_view(offer, bid, awarded=True),
+            now=now,
+        )
     ctx.services.after_commit()
     return Awarded(bid, offer)

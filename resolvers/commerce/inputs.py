@@ -66,7 +66,8 @@ def parse_expected_amount(value: str | None, field: str = "expectedAmountDue") -
     return amount
 
 
-def clean_idempotency_key(value: str | None) -> str | None:
+def clean_idempotency_key(value: str | None, field: str | None = "idempotencyKey") -> str | None:
+    """An idempotency key (the `Idempotency-Key` header or the deprecated input field)."""
     if value is None:
         return None
     key = value.strip()
@@ -74,7 +75,7 @@ def clean_idempotency_key(value: str | None) -> str | None:
         raise UseCaseError(
             INVALID_IDEMPOTENCY_KEY,
             f"An idempotency key has 1 to {MAX_IDEMPOTENCY_KEY} printable characters.",
-            "idempotencyKey",
+            field,
         )
     return key
 

@@ -24,6 +24,7 @@ from db.models import Invoice, InvoiceLine, Order, OrderKind, Product
 from db.queries import actor_display_name, legal_representative_emails
 from domain.enums import InvoiceStatus
 from resolvers.commerce.invoices import invoice_lines, invoice_number, next_invoice_sequence
+from resolvers.commerce.order_events import record_order_events
 from resolvers.commerce.parties import Parties
 from resolvers.commerce.quotes import PricedOrder
 from resolvers.context import RequestContext
@@ -144,6 +145,7 @@ async def _write_order(
         organization_id=parties.acting_organization_id,
         after=_order_snapshot(order, invoice),
     )
+    await record_order_events(session, order, invoice, now)
     mail = {
         "client_name": parties.client.name,
         "actor_name": await actor_display_name(session, ctx.viewer),

@@ -13,11 +13,13 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
+from datetime import datetime
 
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from db.models import Grant, GrantProduct, Organization, Partner
+from db.models import Grant, GrantProduct, Organization, Partner, utcnow
+from db.queries import grant_in_term
 from domain.access import (
     BILLING_ROLES,
     ClientVisibility,
@@ -40,7 +42,7 @@ class ActiveGrant:
 
 
 async def active_grants_on_client(
-    session: AsyncSession, client_id: int, *, lock: bool = False
+    session: AsyncSession, client_id: int, *, lock: bool = False, now: datetime | None = None
 ) -> list[ActiveGrant]:
     """Every ACTIVE grant on the client, with its granted products.
 
@@ -50,7 +52,12 @@ async def active_grants_on_client(
     stmt = (
         select(Grant, Partner.organization_id, Partner.status)
         .join(Partner, Partner.id == Grant.partner_id)
-        .where(Grant.client_id == client_id, Grant.status == GrantStatus.ACTIVE)
+        .where(
+            Grant.client_id == client_id,
+            Grant.status == GrantStatus.ACTIVE,
+            # Past its end: expired at once, before the job records it.
+            grant_in_term(now or utcnow()),
+        )
         .order_by(Grant.id)
     )
     if lock:

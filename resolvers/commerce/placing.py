@@ -40,7 +40,8 @@ async def place_order(
     require_writer(ctx)
     code = validate_basket(kind, quantity, currency)
     expected = parse_expected_amount(expected_amount_due)
-    key = clean_idempotency_key(idempotency_key)
+    # The deprecated input field, else the request's Idempotency-Key: kept on the order.
+    key = clean_idempotency_key(idempotency_key) or ctx.idempotency_key
     name = clean_text(product_name, "productName") if product_name is not None else None
     if ctx.viewer.role_in(organization_id) is None:
         raise not_found("organizationId")

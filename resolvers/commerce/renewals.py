@@ -45,7 +45,8 @@ async def renew_product(
     """Renew a product for one more month (optionally with a new quantity)."""
     require_writer(ctx)
     expected = parse_expected_amount(expected_amount_due)
-    key = clean_idempotency_key(idempotency_key)
+    # The deprecated input field, else the request's Idempotency-Key: kept on the order.
+    key = clean_idempotency_key(idempotency_key) or ctx.idempotency_key
     if quantity is not None:
         validate_quantity(quantity)
     if ctx.viewer.role_in(organization_id) is None:

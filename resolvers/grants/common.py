@@ -5,7 +5,7 @@ each use case in one transaction."""
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import timedelta
+from datetime import datetime, timedelta
 from typing import Any
 
 from sqlalchemy import delete, select
@@ -20,15 +20,19 @@ from domain.enums import GrantStatus, Role, Side
 from domain.grants import (
     LIVE_STATUSES,
     GrantAction,
+    Term,
     effective_status,
     next_status,
     require_legal_representative,
     sides_allowed,
 )
+from domain.integration_events import EventFacts, EventKind
 from domain.pricing import default_catalog
 from resolvers.context import RequestContext
 from resolvers.errors import UNAUTHENTICATED, UseCaseError, not_found
 from resolvers.events import record_audit
+from resolvers.integration_events import record_event
+from resolvers.integration_events.views import grant_view
 from resolvers.tokens import digest, new_secret
 
 INVITATION_PREFIX = "pgi"
@@ -87,6 +91,8 @@ class LoadedGrant:
             "level": g.level.value if g.level else None,
             "payment_methods": g.payment_methods.value if g.payment_methods else None,
             "product_ids": sorted(self.product_ids),
+            "ends_at": g.ends_at.isoformat() if g.ends_at else None,
+            "renews_automatically": bool(g.renews_automatically),
         }
 
 
@@ -147,12 +153,46 @@ def _actor(
     return Side.CLIENT, None
 
 
+def grant_status(grant: Grant, now: datetime) -> GrantStatus:
+    """The grant's status in effect: expired once past its invitation's expiry or its end."""
+    return effective_status(
+        grant.status, grant.invitation_expires_at, now, grant.ends_at, grant.renews_automatically
+    )
+
+
 def _transition(ctx: RequestContext, loaded: LoadedGrant, action: GrantAction) -> GrantStatus:
     side, role = _actor(ctx, loaded, action)
-    status = effective_status(loaded.grant.status, loaded.grant.invitation_expires_at, ctx.now())
+    status = grant_status(loaded.grant, ctx.now())
     return next_status(
         action, status, initiated_by=loaded.grant.initiated_by, actor_side=side, actor_role=role
     )
+
+
+async def _event(
+    session: AsyncSession, now: datetime, kind: EventKind, loaded: LoadedGrant
+) -> None:
+    """The integration event of a grant change, to both sides (in the same transaction)."""
+    facts = loaded.facts
+    await record_event(
+        session,
+        kind,
+        subject_type="Grant",
+        subject_id=loaded.grant.id,
+        facts=EventFacts(
+            partner_organization_id=loaded.partner_organization_id,
+            client_organization_id=loaded.grant.client_id,
+        ),
+        view=lambda org: grant_view(facts, loaded.grant, org),
+        now=now,
+    )
+
+
+def _apply_term(grant: Grant, term: Term, now: datetime) -> None:
+    """Set (or clear) the grant's end; a new term is warned about afresh."""
+    grant.ends_at = term.ends_at
+    grant.renews_automatically = term.renews_automatically
+    grant.term_started_at = now if term.ends_at is not None else None
+    grant.end_warning_days_sent = None
 
 
 def _audit(

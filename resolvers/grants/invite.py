@@ -10,7 +10,8 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from db.models import Grant, Membership, Partner, User
 from domain.enums import GrantStatus, PartnerStatus, Role, Side
-from domain.grants import Access, validate_access
+from domain.grants import NO_TERM, Access, Term, validate_access, validate_term
+from domain.integration_events import EventKind
 from resolvers.auth import require_writer
 from resolvers.context import RequestContext
 from resolvers.errors import UseCaseError, not_found
@@ -20,8 +21,10 @@ from resolvers.grants.common import (
     KNOWN_FAMILIES,
     LoadedGrant,
     _acting_role,
+    _apply_term,
     _audit,
     _client_product_ids,
+    _event,
     _invitation,
     _live_grant_exists,
     _responsible_user_id,
@@ -48,6 +51,7 @@ async def invite(
     target: InviteTarget,
     access: Access,
     message: str | None,
+    term: Term = NO_TERM,
 ) -> Grant:
     require_writer(ctx)
     _acting_role(ctx, organization_id)
@@ -61,11 +65,15 @@ async def invite(
 
     async def body(session: AsyncSession) -> Grant:
         if target.client_email is not None:
+            validate_term(term, set_by=Side.PARTNER, now=ctx.now())
             return await _invite_client(
                 session, ctx, organization_id, target.client_email, access, note
             )
         assert target.partner_id is not None
-        return await _invite_partner(session, ctx, organization_id, target.partner_id, access, note)
+        validate_term(term, set_by=Side.CLIENT, now=ctx.now())
+        return await _invite_partner(
+            session, ctx, organization_id, target.partner_id, access, note, term
+        )
 
     return await _Run(ctx)(body)
 
@@ -125,6 +133,7 @@ async def _invite_client(
     await session.flush()
     loaded = LoadedGrant(grant, partner_org_id, frozenset())
     _audit(session, ctx, "invite", loaded, None, partner_org_id)
+    await _event(session, ctx.now(), EventKind.GRANT_INVITED, loaded)
     mail = await _mail_context(session, ctx, loaded)
     emit_email(
         session,
@@ -142,6 +151,7 @@ async def _invite_partner(
     partner_id: int,
     access: Access,
     note: str | None,
+    term: Term = NO_TERM,
 ) -> Grant:
     partner = await session.get(Partner, partner_id)
     if partner is None or partner.status is not PartnerStatus.ACTIVE:
@@ -172,11 +182,13 @@ async def _invite_partner(
         invited_by_user_id=await _responsible_user_id(session, ctx),
     )
     _invitation(ctx, grant)
+    _apply_term(grant, term, ctx.now())
     session.add(grant)
     await session.flush()
     await _set_products(session, grant, access.product_ids)
     loaded = LoadedGrant(grant, partner.organization_id, access.product_ids)
     _audit(session, ctx, "invite", loaded, None, client_org_id)
+    await _event(session, ctx.now(), EventKind.GRANT_INVITED, loaded)
     mail = await _mail_context(session, ctx, loaded)
     await _notify(
         session,

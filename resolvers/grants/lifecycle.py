@@ -9,10 +9,11 @@ from datetime import datetime
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from db.models import Grant, Partner, utcnow
+from db.models import Grant, utcnow
 from db.session import transaction
 from domain.enums import GrantStatus, Side
 from domain.grants import GrantAction, next_status
+from domain.integration_events import EventKind
 from resolvers.auth import check_password, require_writer
 from resolvers.context import RequestContext
 from resolvers.events import emit_email, record_audit
@@ -20,7 +21,9 @@ from resolvers.grants.common import (
     LoadedGrant,
     _actor,
     _audit,
+    _event,
     _invitation,
+    _load,
     _load_for_update,
     _Run,
     _transition,
@@ -105,6 +108,7 @@ async def cancel_invitation(ctx: RequestContext, *, grant_id: int) -> Grant:
                 client_id=grant.client_id,
             )
         _audit(session, ctx, "cancel", loaded, before, _inviting_org(loaded))
+        await _event(session, ctx.now(), EventKind.GRANT_CANCELLED, loaded)
         mail = await _mail_context(session, ctx, loaded)
         if grant.client_id is None and grant.invitee_email:
             emit_email(session, to=grant.invitee_email, template="grant_cancelled", context=mail)
@@ -137,6 +141,7 @@ async def stop_collaboration(ctx: RequestContext, *, grant_id: int, password: st
             )
         acting = loaded.partner_organization_id if side is Side.PARTNER else grant.client_id
         _audit(session, ctx, "stop", loaded, before, acting)
+        await _event(session, ctx.now(), EventKind.GRANT_STOPPED, loaded)
         other = grant.client_id if side is Side.PARTNER else loaded.partner_organization_id
         mail = await _mail_context(session, ctx, loaded)
         await _notify(session, other, "grant_stopped", mail)
@@ -177,14 +182,14 @@ async def expire_invitations(
             )
             grant.ended_at = moment
             grant.invitation_token_hash = None
+            loaded = await _load(session, grant)
+            assert loaded is not None
             if grant.client_id is not None:
-                partner_org = await session.scalar(
-                    select(Partner.organization_id).where(Partner.id == grant.partner_id)
+                await end_collaborator_rights(
+                    session,
+                    partner_organization_id=loaded.partner_organization_id,
+                    client_id=grant.client_id,
                 )
-                if partner_org is not None:
-                    await end_collaborator_rights(
-                        session, partner_organization_id=partner_org, client_id=grant.client_id
-                    )
             record_audit(
                 session,
                 action="grant.expire",
@@ -194,4 +199,5 @@ async def expire_invitations(
                 before=before,
                 after={"status": grant.status.value},
             )
+            await _event(session, moment, EventKind.GRANT_EXPIRED, loaded)
     return [grant.id for grant in due]

@@ -8,7 +8,16 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from db.models import Grant
 from domain.enums import AccessLevel, Role, Side
-from domain.grants import Access, GrantAction, effective_status, next_status, validate_access
+from domain.grants import (
+    NO_TERM,
+    Access,
+    GrantAction,
+    Term,
+    next_status,
+    validate_access,
+    validate_term,
+)
+from domain.integration_events import EventKind
 from resolvers.auth import require_writer
 from resolvers.context import RequestContext
 from resolvers.errors import UseCaseError
@@ -16,8 +25,10 @@ from resolvers.grants.common import (
     GRANT_EXISTS,
     LoadedGrant,
     _acting_role,
+    _apply_term,
     _audit,
     _client_product_ids,
+    _event,
     _is_invitee,
     _live_grant_exists,
     _load,
@@ -26,6 +37,7 @@ from resolvers.grants.common import (
     _set_products,
     _transition,
     _visible,
+    grant_status,
 )
 from resolvers.grants.emails import _mail_context, _notify
 from resolvers.program import absorb_external_memberships
@@ -40,6 +52,7 @@ async def accept(
     token: str | None,
     organization_id: int | None,
     access: Access | None,
+    term: Term = NO_TERM,
 ) -> Grant:
     require_writer(ctx)
 
@@ -91,6 +104,14 @@ async def accept(
                 proposed_by=Side.CLIENT,
                 client_product_ids=await _client_product_ids(session, client_id),
             )
+        # Only the client bounds the grant in time: here when it accepts a partner's request.
+        validate_term(
+            term,
+            set_by=Side.CLIENT if grant.initiated_by is Side.PARTNER else Side.PARTNER,
+            now=ctx.now(),
+        )
+        if term != NO_TERM:
+            _apply_term(grant, term, ctx.now())
         grant.status = new_status
         grant.level = granted.level
         grant.payment_methods = granted.payment_methods
@@ -100,6 +121,7 @@ async def accept(
         loaded.product_ids = granted.product_ids
         await session.flush()
         _audit(session, ctx, "accept", loaded, before, grant.client_id)
+        await _event(session, ctx.now(), EventKind.GRANT_ACCEPTED, loaded)
         # SPEC: a partner user who was an EXTERNAL member of the client has that
         # membership updated once the partnership begins (same transaction).
         await absorb_external_memberships(
@@ -157,7 +179,7 @@ async def refuse(ctx: RequestContext, *, grant_id: int, token: str | None = None
         grant = loaded.grant
         if _is_invitee(ctx, grant, token_ok=token is not None):
             # An invitee with no organization refuses for itself.
-            status = effective_status(grant.status, grant.invitation_expires_at, ctx.now())
+            status = grant_status(grant, ctx.now())
             grant.status = next_status(
                 GrantAction.REFUSE,
                 status,
@@ -178,6 +200,7 @@ async def refuse(ctx: RequestContext, *, grant_id: int, token: str | None = None
                 client_id=grant.client_id,
             )
         _audit(session, ctx, "refuse", loaded, before, grant.client_id)
+        await _event(session, ctx.now(), EventKind.GRANT_REFUSED, loaded)
         inviting = (
             loaded.partner_organization_id
             if grant.initiated_by is Side.PARTNER

@@ -20,12 +20,15 @@ from decimal import Decimal
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from db.models import Order, Partner
+from db.models import Order, Partner, utcnow
 from db.models.ledger import JournalEntry, JournalEntryKind, LedgerAccountKind
 from domain import ledger as books
 from domain.error_codes import ErrorCode
+from domain.integration_events import EventFacts, EventKind
 from domain.money import Currency, Money, MoneyError
 from resolvers.errors import INVALID_INPUT, UseCaseError, not_found
+from resolvers.integration_events import record_event
+from resolvers.integration_events.views import cashback_view
 from resolvers.ledger.journal import (
     _account_ids,
     _AccountSpec,
@@ -172,6 +175,15 @@ async def credit_cashback(
     )
     if entry_id is not None:
         logger.info("cashback %s credited to partner %s (order %s)", money, partner_id, order_id)
+        await record_event(
+            session,
+            EventKind.CASHBACK_CREDITED,
+            subject_type="Order",
+            subject_id=order_id,
+            facts=EventFacts(partner_organization_id=partner_org),
+            view=lambda org: cashback_view(order_id, entry_id, money.amount, money.currency),
+            now=utcnow(),
+        )
         return CashbackCredit(entry_id=entry_id, created=True)
     existing = await _existing_credit(session, order_id)
     if existing is None:  # the conflict was on another key: never silently drop a credit

@@ -27,6 +27,7 @@ from db.models import (
     Product,
     User,
 )
+from db.queries import grant_in_term
 from db.session import RequestSession
 from domain.access import GrantFacts, Viewer, partner_product_scope, product_limit
 from domain.enums import AccessLevel, GrantStatus, Role
@@ -170,7 +171,13 @@ class Loaders(BatchLoaders):
             partner_organization_id=partner_org,
             client_organization_id=grant.client_id,
             # A pending invitation past its expiry shows nothing, even before the sweep.
-            status=effective_status(grant.status, grant.invitation_expires_at, self._clock()),
+            status=effective_status(
+                grant.status,
+                grant.invitation_expires_at,
+                self._clock(),
+                grant.ends_at,
+                grant.renews_automatically,
+            ),
             level=grant.level,
             payment_methods=grant.payment_methods,
             product_ids=frozenset(int(p) for p in product_ids.split(",")) if product_ids else _NONE,
@@ -358,7 +365,7 @@ class Loaders(BatchLoaders):
         which also brings each grant's facts and client organization: the `grant`,
         `grant_facts` and `organization` loaders are primed with them."""
         live = or_(
-            Grant.status == GrantStatus.ACTIVE,
+            and_(Grant.status == GrantStatus.ACTIVE, grant_in_term(self._clock())),
             and_(
                 Grant.status == GrantStatus.PENDING,
                 or_(

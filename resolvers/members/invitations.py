@@ -14,6 +14,7 @@ from db.models import MemberInvitation, Membership, User
 from db.queries import actor_display_name, organization_name
 from db.session import transaction
 from domain.enums import MemberInvitationStatus, Role
+from domain.integration_events import EventFacts, EventKind
 from domain.people import invitation_status, may_invite
 from resolvers.accounts.email_tokens import invalid_token
 from resolvers.accounts.sessions import SignedIn, open_session, require_person
@@ -21,6 +22,8 @@ from resolvers.auth import check_password_strength, hash_password_off_loop
 from resolvers.context import RequestContext
 from resolvers.errors import INVALID_INPUT, UseCaseError, not_found
 from resolvers.events import emit_email, record_audit
+from resolvers.integration_events import record_event
+from resolvers.integration_events.views import member_view
 from resolvers.links import accept_member_invitation_url
 from resolvers.members.common import (
     ALREADY_INVITED,
@@ -260,6 +263,16 @@ async def accept_member_invitation(
             actor_user_id=user.id,
             organization_id=invitation.organization_id,
             after={**membership_snapshot(membership, user.email), "invitation_id": invitation.id},
+        )
+        email = user.email
+        await record_event(
+            session,
+            EventKind.MEMBER_JOINED,
+            subject_type="Membership",
+            subject_id=membership.id,
+            facts=EventFacts(organization_id=membership.organization_id),
+            view=lambda org: member_view(membership, email, joined=True),
+            now=ctx.now(),
         )
         signed_in = await open_session(ctx, session, user)
     return signed_in, membership

@@ -9,11 +9,14 @@ from db.models import CollaboratorClient, Membership, User
 from db.session import transaction
 from domain.enums import Role
 from domain.error_codes import ErrorCode
+from domain.integration_events import EventFacts, EventKind
 from domain.people import may_manage_members
 from resolvers.accounts.sessions import require_person
 from resolvers.context import RequestContext
 from resolvers.errors import UseCaseError, not_found
 from resolvers.events import record_audit
+from resolvers.integration_events import record_event
+from resolvers.integration_events.views import member_view
 from resolvers.members.common import (
     check_last_legal_representative,
     lock_organization,
@@ -98,6 +101,15 @@ async def _end_membership(
             organization_id=membership.organization_id,
             before=membership_snapshot(membership, email),
             after=None,
+        )
+        await record_event(
+            session,
+            EventKind.MEMBER_REMOVED,
+            subject_type="Membership",
+            subject_id=membership.id,
+            facts=EventFacts(organization_id=membership.organization_id),
+            view=lambda org: member_view(membership, email, joined=False),
+            now=ctx.now(),
         )
         await session.delete(membership)
     return membership

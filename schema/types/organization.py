@@ -12,16 +12,18 @@ from resolvers.audit import queries as audit_queries
 from resolvers.audit.export import audit_export_url
 from resolvers.exports import export_url
 from resolvers.members import queries as member_queries
+from resolvers.webhooks import queries as webhook_queries
 from schema.base import Currency, OrganizationKind, Role, page_request, to_connection
 from schema.context import Info
 from schema.ids import encode_id
-from schema.permissions import HasBillingRights, IsMember, ReadsMembers
+from schema.permissions import HasBillingRights, IsMember, ManagesWebhooks, ReadsMembers
 from schema.types.audit import AuditEvent, AuditEventFilter, to_filter
 from schema.types.invoice import Invoice
 from schema.types.loading import _load_visible
 from schema.types.member import Member, MemberInvitation
 from schema.types.partnership import Grant, Partner
 from schema.types.product import Product
+from schema.webhooks import WebhookEndpoint
 
 
 @strawberry.type(description="An organization the viewer is a member of.")
@@ -160,6 +162,18 @@ class Organization(relay.Node):
         return audit_export_url(
             info.context.settings.public_url, encode_id("Organization", self.id)
         )
+
+    @strawberry.field(
+        description="Its webhook endpoints, oldest first; legal representatives only.",
+        permission_classes=[ManagesWebhooks],
+    )
+    async def webhook_endpoints(
+        self, info: Info, first: int | None = None, after: str | None = None
+    ) -> relay.Connection[WebhookEndpoint] | None:
+        page = await webhook_queries.organization_endpoints(
+            info.context, self.id, page_request(info, first, after)
+        )
+        return to_connection(page, WebhookEndpoint.of)
 
     @classmethod
     async def resolve_nodes(

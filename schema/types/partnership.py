@@ -111,6 +111,12 @@ class Grant(relay.Node):
     ended_at: datetime | None = strawberry.field(
         description="When it was refused, cancelled, expired or stopped."
     )
+    ends_at: datetime | None = strawberry.field(
+        description="When the grant ends by itself (set by the client); null: never."
+    )
+    renews_automatically: bool = strawberry.field(
+        description="At its end the grant renews for the same length."
+    )
     row: strawberry.Private[models.Grant]
 
     @classmethod
@@ -130,6 +136,8 @@ class Grant(relay.Node):
             invitation_expires_at=row.invitation_expires_at,
             accepted_at=row.accepted_at,
             ended_at=row.ended_at,
+            ends_at=row.ends_at,
+            renews_automatically=bool(row.renews_automatically),
             row=row,
         )
 
@@ -137,7 +145,14 @@ class Grant(relay.Node):
         description="The grant's status; a pending invitation past expiry is EXPIRED."
     )
     def status(self, info: Info) -> GrantStatus:
-        return effective_status(self.row.status, self.row.invitation_expires_at, info.context.now())
+        row = self.row
+        return effective_status(
+            row.status,
+            row.invitation_expires_at,
+            info.context.now(),
+            row.ends_at,
+            row.renews_automatically,
+        )
 
     @strawberry.field(description="The email a partner invited, while no client is bound.")
     def invitee_email(self) -> str | None:

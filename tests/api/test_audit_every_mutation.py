@@ -7,7 +7,9 @@ from __future__ import annotations
 
 from typing import Any
 
-from db.models import AuditEvent
+from sqlalchemy import func, select
+
+from db.models import AuditEvent, WebhookDelivery
 from domain.enums import OrganizationKind, Role
 from resolvers.demo import FULL_CLIENT, LIMITED_CLIENT, NEW_CLIENT, PARTNER
 from schema.root import build_schema
@@ -40,6 +42,11 @@ from tests.api.test_program import (
     token,
     user,
 )
+from tests.api.test_webhooks import CREATE as CREATE_WEBHOOK
+from tests.api.test_webhooks import DELETE as DELETE_WEBHOOK
+from tests.api.test_webhooks import REPLAY as REPLAY_WEBHOOK
+from tests.api.test_webhooks import ROTATE as ROTATE_WEBHOOK
+from tests.api.test_webhooks import UPDATE as UPDATE_WEBHOOK
 from tests.conftest import Api, gid, login
 
 # A mutation that changes nothing writes nothing: `moveBackupCustomer` is always refused
@@ -93,6 +100,19 @@ async def test_every_other_mutation_writes_one_event(
         rep,
     )
     await steps.run("api_token.revoke", REVOKE_TOKEN, {"id": created["apiToken"]["id"]}, rep)
+
+    # -- webhooks: an endpoint receiving the grant invitations below -----------------------
+    endpoint = await steps.run(
+        "webhook.create",
+        CREATE_WEBHOOK,
+        {
+            "organizationId": partner_org,
+            "url": "https://hooks.example/in",
+            "eventKinds": ["GRANT_INVITED"],
+        },
+        rep,
+    )
+    endpoint_id = endpoint["endpoint"]["id"]
 
     # -- a grant's life: invite, resend, cancel; invite, refuse; invite, accept, edit -----
     new_org = gid("Organization", world.organizations[NEW_CLIENT])
@@ -241,6 +261,19 @@ async def test_every_other_mutation_writes_one_event(
         {"offerId": made["offer"]["id"], "authorToken": verified["authorToken"]},
         None,
     )
+
+    # -- webhooks again: replay a delivery of the invitations, update, rotate, delete ------
+    async with sessionmaker() as session:
+        delivery_id = await session.scalar(select(func.min(WebhookDelivery.id)))
+    assert delivery_id is not None
+    await steps.run(
+        "webhook.replay", REPLAY_WEBHOOK, {"deliveryId": gid("WebhookDelivery", delivery_id)}, rep
+    )
+    await steps.run(
+        "webhook.update", UPDATE_WEBHOOK, {"endpointId": endpoint_id, "description": "CRM"}, rep
+    )
+    await steps.run("webhook.rotate_secret", ROTATE_WEBHOOK, {"endpointId": endpoint_id}, rep)
+    await steps.run("webhook.delete", DELETE_WEBHOOK, {"endpointId": endpoint_id}, rep)
 
     mutations = set(build_schema()._schema.mutation_type.fields)  # type: ignore[union-attr]
     left_out = mutations - steps.names - PEOPLE_MUTATIONS - WRITES_NOTHING

@@ -116,6 +116,9 @@ def snapshot(
         "level": level,
         "payment_methods": pm,
         "product_ids": sorted(products),
+        # No end date in these flows (time-bound grants: tests/api/test_grant_terms.py).
+        "ends_at": None,
+        "renews_automatically": False,
     }
 
 
