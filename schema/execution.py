@@ -80,9 +80,11 @@ class FastExecutor(StrawberryGraphQLCoreExecutionContext):
         if cached is not None:
             return cached[1], cached[2]
         plan: Plan = []
+        # A subscription's root field runs as graphql-core runs it (its event is the root).
+        plain = parent_type is not self.schema.subscription_type
         for name, details in fields.items():
-            fast = self._fast_field(parent_type, details)
-            call = None if fast is not None else self._resolver_call(parent_type, details)
+            fast = self._fast_field(parent_type, details) if plain else None
+            call = self._resolver_call(parent_type, details) if plain and not fast else None
             plan.append((name, details, fast, call))
         all_fast = all(fast is not None for _, _, fast, _ in plan)
         self._plans[id(fields)] = (fields, plan, all_fast)
