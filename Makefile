@@ -5,6 +5,8 @@
 #   make lint     ruff check, ruff format --check, mypy
 #   make bench    every bench/*.py script (files starting with "_" are helpers, not run)
 #   make schema   write the GraphQL SDL to schema.graphql
+#   make web      rebuild the web console and GraphiQL into app/console_dist (npm ci + vite)
+#   make web-check  fail when app/console_dist differs from a fresh build of web/
 #   make clean    caches and build output; `make distclean` also removes .venv and the local DB
 #
 # Variables: PYTHON (interpreter used to create the venv), VENV, HOST, PORT.
@@ -22,10 +24,10 @@ DEV_STAMP := $(VENV)/.installed-dev
 
 .DEFAULT_GOAL := help
 .DELETE_ON_ERROR:
-.PHONY: help run test lint bench schema clean distclean install install-dev
+.PHONY: help run test lint bench schema clean distclean install install-dev web web-check
 
 help:
-	@sed -n '1,11s/^# \{0,1\}//p' $(firstword $(MAKEFILE_LIST))
+	@sed -n '1,13s/^# \{0,1\}//p' $(firstword $(MAKEFILE_LIST))
 
 # --- environment -------------------------------------------------------------------------
 
@@ -45,6 +47,12 @@ $(RUN_STAMP): pyproject.toml | $(VPY)
 $(DEV_STAMP): pyproject.toml | $(VPY)
 	$(VPY) -m pip install -e '.[dev]'
 	@touch $@ $(RUN_STAMP)
+
+# Node.js is for rebuilding the console only: its build ships in the Python package.
+WEB_STAMP := web/node_modules/.package-lock.json
+$(WEB_STAMP): web/package.json web/package-lock.json
+	cd web && npm ci --no-audit --no-fund --loglevel=error
+	@touch $@
 
 install: $(RUN_STAMP)
 install-dev: $(DEV_STAMP)
@@ -66,6 +74,7 @@ test: $(DEV_STAMP)
 	echo "== ruff check"; $(BIN)/ruff check . || failed="$$failed ruff-check"; \
 	echo "== ruff format --check"; $(BIN)/ruff format --check . || failed="$$failed ruff-format"; \
 	echo "== mypy"; $(BIN)/mypy || failed="$$failed mypy"; \
+	echo "== web-check"; $(MAKE) --no-print-directory web-check || failed="$$failed web-check"; \
 	echo "== schema breaking changes"; $(VPY) .ci/schema_compat.py || failed="$$failed schema-compat"; \
 	if [ -n "$$failed" ]; then echo "FAILED:$$failed" >&2; exit 1; fi; \
 	echo "all checks passed"
@@ -93,6 +102,17 @@ schema: $(RUN_STAMP)
 	$(BIN)/partnergraph export-schema > schema.graphql.tmp || { rm -f schema.graphql.tmp; exit 1; }
 	@mv schema.graphql.tmp schema.graphql
 	@echo "wrote schema.graphql"
+
+web: $(WEB_STAMP)
+	cd web && npm run --silent build
+
+# A fresh build into a scratch directory, compared file by file with the shipped one.
+web-check: $(WEB_STAMP)
+	@out="$$(mktemp -d)"; trap 'rm -rf "$$out"' EXIT; \
+	(cd web && PARTNERGRAPH_WEB_OUT="$$out" npm run --silent build >"$$out.log" 2>&1) \
+		|| { cat "$$out.log"; rm -f "$$out.log"; exit 1; }; rm -f "$$out.log"; \
+	if diff -rq "$$out" app/console_dist; then echo "app/console_dist matches a fresh build of web/"; \
+	else echo "app/console_dist differs from a fresh build of web/: run 'make web' and commit" >&2; exit 1; fi
 
 clean:
 	rm -rf build dist .pytest_cache .mypy_cache .ruff_cache .hypothesis .bench *.egg-info \

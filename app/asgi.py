@@ -21,12 +21,13 @@ from strawberry.exceptions import ConnectionRejectionError
 from strawberry.subscriptions import GRAPHQL_TRANSPORT_WS_PROTOCOL
 from strawberry.types.unset import UNSET
 
-from app import edge_http
+from app import console, edge_http
 from app import idempotency as idempotency_http
 from app.audit_export import audit_export_route
 from app.edge_middleware import EdgeMiddleware
 from app.exports import export_route
 from app.memory import tune_after_start_up
+from app.persisted_queries import PersistedQueries, PersistedQueryRefused
 from app.request_limits import RequestLimitExceeded, check_request
 from app.runtime import Runtime
 from config.settings import Settings, get_settings
@@ -46,11 +47,14 @@ class PartnerGraphQL(GraphQL[RequestContext, None]):
                 introspection=settings.introspection,
                 max_list_length=settings.max_list_length,
             ),
-            graphql_ide="graphiql" if settings.graphiql and not settings.production else None,
+            graphql_ide="graphiql" if console.graphiql_enabled(settings) else None,
             allow_queries_via_get=not settings.production,
             subscription_protocols=(GRAPHQL_TRANSPORT_WS_PROTOCOL,),
         )
         self.runtime = runtime
+        self.persisted = PersistedQueries(
+            settings.persisted_queries_dir, allowlist_only=settings.persisted_queries_only
+        )
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
@@ -60,6 +64,8 @@ class PartnerGraphQL(GraphQL[RequestContext, None]):
             response = await self.run(Request(scope, receive))
         except RequestLimitExceeded as exc:
             response = edge_http.refusal(exc.status_code, exc.code, exc.reason)
+        except PersistedQueryRefused as exc:
+            response = edge_http.refusal(exc.status, exc.code, exc.message)
         except HTTPException as exc:
             response = edge_http.http_exception_response(exc.status_code, exc.reason)
         except Exception as exc:
@@ -67,6 +73,10 @@ class PartnerGraphQL(GraphQL[RequestContext, None]):
                 raise
             response = edge_http.service_unavailable()
         await response(scope, receive, send)
+
+    async def render_graphql_ide(self, request: Request) -> Response:
+        # The package's own GraphiQL build (app/console_dist/graphiql), not a CDN page.
+        return console.graphiql_page()
 
     def create_response(self, response_data: Any, sub_response: Response) -> Response:
         status, headers = edge_http.refusal_status(response_data)
@@ -126,6 +136,7 @@ class PartnerGraphQL(GraphQL[RequestContext, None]):
     async def parse_http_body(self, request: Any) -> Any:
         data = await super().parse_http_body(request)
         for item in data if isinstance(data, list) else [data]:
+            item.query = self.persisted.resolve(item.query, item.extensions)
             check_request(self.runtime.settings, item.query, item.variables)
         return data
 
@@ -177,6 +188,8 @@ def create_app(settings: Settings | None = None, *, start_workers: bool = True) 
             Route("/readyz", readyz),
             export_route,
             audit_export_route,
+            # Last: the web console answers every other GET (its pages, the emailed links).
+            *console.routes(settings),
         ],
         middleware=[
             Middleware(EdgeMiddleware, settings=settings),

@@ -9,13 +9,18 @@ import os
 import sys
 from collections.abc import Sequence
 
-from config.settings import get_settings
+from config.settings import get_settings, listen_url
 
 
 def _serve(args: argparse.Namespace) -> int:
     import uvicorn
 
     settings = get_settings()
+    if "public_url" not in settings.model_fields_set:
+        # Emailed links point where this server listens (its worker processes inherit it).
+        os.environ["PARTNERGRAPH_PUBLIC_URL"] = listen_url(args.host, args.port)
+        get_settings.cache_clear()
+        settings = get_settings()
     if args.migrate:
         from db.migrate import upgrade
 

@@ -19,9 +19,10 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from app import edge_http
 from config.settings import Settings
+from domain.error_codes import ErrorCode
 from resolvers.outage import is_outage
 
-PAYLOAD_TOO_LARGE = "PAYLOAD_TOO_LARGE"
+PAYLOAD_TOO_LARGE = ErrorCode.PAYLOAD_TOO_LARGE
 
 
 class BodyTooLarge(Exception):

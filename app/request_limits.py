@@ -14,10 +14,11 @@ from typing import Any
 from cross_web import HTTPException
 
 from config.settings import Settings
+from domain.error_codes import ErrorCode
 from schema.request_rules import LIST_TOO_LONG
 
-QUERY_TOO_LONG = "QUERY_TOO_LONG"
-TOO_MANY_VARIABLES = "TOO_MANY_VARIABLES"
+QUERY_TOO_LONG = ErrorCode.QUERY_TOO_LONG
+TOO_MANY_VARIABLES = ErrorCode.TOO_MANY_VARIABLES
 
 
 class RequestLimitExceeded(HTTPException):

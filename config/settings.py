@@ -39,7 +39,11 @@ class Settings(BaseSettings):
     production: bool = False
     graphiql: bool = True
     cors_origins: list[str] = Field(default_factory=list)
-    public_url: str = "http://127.0.0.1:8000"
+    public_url: str = Field(
+        default="http://127.0.0.1:8000",
+        description="Base of the links in emails (the web console). Unset, `partnergraph "
+        "serve` uses the address it listens on (listen_url).",
+    )
 
     email_backend: EmailBackend = EmailBackend.CONSOLE
     email_from: str = "partnergraph <no-reply@partnergraph.example>"
@@ -85,6 +89,13 @@ class Settings(BaseSettings):
         default=False, description="Allow introspection even in production."
     )
     max_list_length: int = Field(default=100, ge=1, description="Longest list input.")
+    persisted_queries_dir: str | None = Field(
+        default=None, description="Directory of registered operations (*.graphql files)."
+    )
+    persisted_queries_only: bool = Field(
+        default=False,
+        description="Allowlist mode: run only the operations of persisted_queries_dir.",
+    )
     client_ip_header: str | None = Field(
         default=None,
         description="Header a trusted reverse proxy sets to the client address "
@@ -113,9 +124,10 @@ class Settings(BaseSettings):
     )
     content_security_policy_html: str = Field(
         default="default-src 'self'; script-src 'self'; style-src 'self'; "
-        "img-src 'self' data:; font-src 'self'; connect-src 'self'; "
+        "img-src 'self'; font-src 'self'; connect-src 'self'; worker-src 'self'; "
         "frame-ancestors 'none'; base-uri 'none'; form-action 'self'; object-src 'none'",
-        description="CSP of HTML pages (GraphiQL in development, served assets): 'self' only.",
+        description="CSP of HTML pages (the web console, GraphiQL in development): 'self' "
+        "only, no data: URI, nothing inline (app/console.py serves them).",
     )
 
     # --- Events for integrations (issue 11): webhooks, idempotency, subscriptions ---
@@ -159,6 +171,15 @@ class Settings(BaseSettings):
     @property
     def is_sqlite(self) -> bool:
         return self.database_url.startswith("sqlite")
+
+
+def listen_url(host: str, port: int) -> str:
+    """The URL a browser on this machine uses for a server listening on host:port."""
+    if host in ("", "0.0.0.0", "::"):  # noqa: S104 - every interface: name this machine
+        host = "localhost"
+    elif ":" in host and not host.startswith("["):
+        host = f"[{host}]"
+    return f"http://{host}:{port}"
 
 
 @lru_cache(maxsize=1)

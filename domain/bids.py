@@ -30,12 +30,12 @@ region filter (:func:`domain.program.region_search_values`): one rule for both.
 from __future__ import annotations
 
 import enum
-import re
 from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from decimal import Decimal
 
+from domain import iso_codes
 from domain.error_codes import ErrorCode
 from domain.errors import DomainError
 from domain.money import Currency, Money, MoneyError
@@ -86,11 +86,6 @@ MAX_OPEN = timedelta(days=180)
 KNOWN_FAMILIES: frozenset[str] = frozenset(
     spec.family for spec in default_catalog().products.values()
 )
-
-#: ISO 639-1 language codes, lower case ("fr", "de").
-_LANGUAGE = re.compile(r"^[a-z]{2}$")
-#: ISO 3166-1 alpha-2 country ("CH") or ISO 3166-2 subdivision ("CH-VD", "FR-75").
-_REGION = re.compile(r"^[A-Z]{2}(-[A-Z0-9]{1,3})?$")
 
 
 def effective_status(status: BidStatus, deadline: datetime, now: datetime) -> BidStatus:
@@ -182,23 +177,11 @@ def matches(criteria: BidCriteria, profile: PartnerProfile) -> bool:
 
 
 def clean_language(value: str, field: str = "language") -> str:
-    code = value.strip().lower()
-    if not _LANGUAGE.match(code):
-        raise BidError(
-            "INVALID_LANGUAGE", "A language is a two-letter ISO 639-1 code, e.g. fr.", field
-        )
-    return code
+    return iso_codes.clean_language(value, field, BidError)
 
 
 def clean_region(value: str, field: str = "region") -> str:
-    code = value.strip().upper()
-    if not _REGION.match(code):
-        raise BidError(
-            "INVALID_REGION",
-            "A region is an ISO 3166 country or subdivision code, e.g. CH or CH-VD.",
-            field,
-        )
-    return code
+    return iso_codes.clean_region(value, field, BidError)
 
 
 def clean_families(values: Iterable[str], field: str = "productFamilies") -> frozenset[str]:

@@ -102,6 +102,7 @@ class ErrorCode(enum.StrEnum):
     PRODUCT_NOT_IN_ORGANIZATION = "PRODUCT_NOT_IN_ORGANIZATION"
     PRODUCT_NOT_RENEWABLE = "PRODUCT_NOT_RENEWABLE"
     PROGRAM_CONFLICT = "PROGRAM_CONFLICT"
+    QUERY_TOO_LONG = "QUERY_TOO_LONG"
     READ_ONLY_TOKEN = "READ_ONLY_TOKEN"
     REGISTRATION_NUMBER_INVALID = "REGISTRATION_NUMBER_INVALID"
     REGISTRATION_NUMBER_REQUIRED = "REGISTRATION_NUMBER_REQUIRED"
@@ -118,6 +119,7 @@ class ErrorCode(enum.StrEnum):
     THROTTLED = "THROTTLED"
     TOO_FEW_POSTINGS = "TOO_FEW_POSTINGS"
     TOO_LONG = "TOO_LONG"
+    TOO_MANY_VARIABLES = "TOO_MANY_VARIABLES"
     TOO_MANY_VALUES = "TOO_MANY_VALUES"
     UNAUTHENTICATED = "UNAUTHENTICATED"
     UNBALANCED = "UNBALANCED"
@@ -240,6 +242,7 @@ ERROR_CODE_DESCRIPTIONS: Final[dict[ErrorCode, str]] = {
     ErrorCode.PRODUCT_NOT_IN_ORGANIZATION: "The product does not belong to the organization.",
     ErrorCode.PRODUCT_NOT_RENEWABLE: "The product cannot be renewed.",
     ErrorCode.PROGRAM_CONFLICT: "The organization's program changed at the same time; try again.",
+    ErrorCode.QUERY_TOO_LONG: "The GraphQL document is longer than the server accepts.",
     ErrorCode.READ_ONLY_TOKEN: "The API token is read-only.",
     ErrorCode.REGISTRATION_NUMBER_INVALID: "The registration number is not valid for its register.",
     ErrorCode.REGISTRATION_NUMBER_REQUIRED: "A registration number is required.",
@@ -254,6 +257,7 @@ ERROR_CODE_DESCRIPTIONS: Final[dict[ErrorCode, str]] = {
     ErrorCode.SUPPORT_ACCESS_TOO_LONG: "The support access lasts longer than allowed.",
     ErrorCode.THROTTLED: "Too many attempts; retry after extensions.retryAfterSeconds.",
     ErrorCode.TOO_FEW_POSTINGS: "A ledger entry needs at least two postings.",
+    ErrorCode.TOO_MANY_VARIABLES: "The request has more variables than the server accepts.",
     ErrorCode.TOO_LONG: "The value is longer than allowed.",
     ErrorCode.TOO_MANY_VALUES: "A list has more values than allowed.",
     ErrorCode.UNAUTHENTICATED: "Authentication is required (log in or send a valid token).",

@@ -1,20 +1,9 @@
 """The program around partnerships (SPEC "Joining the program", "Directory and bids",
 "Support"). Pure rules: the caller loads the facts and writes the outcome.
 
-Registration numbers (decided; SPEC: "Swiss Commercial Register, SIRET or an equivalent").
-One of three forms, checked offline (no register is queried):
-
-- Swiss UID (Commercial Register): ``CHE-123.456.789``; separators optional, an optional
-  VAT suffix (``MWST``/``TVA``/``IVA``) is dropped. The ninth digit is the eCH-0097 check
-  digit (weights 5 4 3 2 7 6 5 4, ``11 - sum mod 11``; 11 -> 0, 10 never valid).
-  Normalized to ``CHE-123.456.789``.
-- French SIRET: 14 digits (spaces allowed) passing the Luhn check, or La Poste's
-  establishments (SIREN 356000000) whose digit sum is a multiple of 5. A bare 9-digit
-  SIREN is refused: an establishment is identified by its SIRET. Normalized to 14 digits.
-- Equivalent elsewhere: an ISO 3166 alpha-2 country code other than CH and FR, then a
-  separator (space, ``:`` or ``-``), then 4 to 40 characters of letters, digits, spaces
-  and ``. / -`` with at least 4 digits, e.g. ``DE HRB 86891`` or ``BE 0417.497.106``.
-  Normalized to ``DE:HRB 86891`` (upper case, single spaces).
+Registration numbers (decided; SPEC: "Swiss Commercial Register, SIRET or an equivalent"):
+a Swiss UID, a French SIRET, a neighbouring country's register number or an EU VAT
+number, checked offline with python-stdnum (`domain.registers`).
 
 Website: an absolute ``http`` or ``https`` URL with a public host name (at least two
 labels, an alphabetic top-level label, no user info, no IP literal), at most 300
@@ -44,6 +33,7 @@ from decimal import Decimal
 from typing import Final
 from urllib.parse import urlsplit, urlunsplit
 
+from domain import iso_codes, registers
 from domain.enums import OrganizationKind
 from domain.error_codes import ErrorCode
 from domain.errors import DomainError
@@ -107,80 +97,23 @@ INPUT_CODES: Final = frozenset(
 )
 
 MAX_WEBSITE = 300
-_UID_WEIGHTS: Final = (5, 4, 3, 2, 7, 6, 5, 4)
-_UID = re.compile(r"^CHE[-.\s]?(\d{3})[.\s]?(\d{3})[.\s]?(\d{3})(?:\s*(?:MWST|TVA|IVA))?$")
-_SIRET = re.compile(r"^\d{14}$")
-_EQUIVALENT = re.compile(r"^([A-Z]{2})[\s:-]+([A-Z0-9][A-Z0-9 ./-]{3,39})$")
 _LABEL = re.compile(r"^(?!-)[a-z0-9-]{1,63}(?<!-)$")
 _TLD = re.compile(r"^(?:[a-z]{2,63}|xn--[a-z0-9-]{1,59})$")
 
 
-def _uid_check_digit(digits: str) -> int | None:
-    total = sum(int(d) * w for d, w in zip(digits[:8], _UID_WEIGHTS, strict=True))
-    check = 11 - total % 11
-    if check == 10:
-        return None
-    return 0 if check == 11 else check
-
-
-def _luhn_ok(digits: str) -> bool:
-    total = 0
-    for position, char in enumerate(reversed(digits)):
-        value = int(char)
-        if position % 2 == 1:
-            value *= 2
-            if value > 9:
-                value -= 9
-        total += value
-    return total % 10 == 0
-
-
 def normalize_registration_number(raw: str | None) -> str | Reason:
     """The normalized number, or the Reason it is refused (see the module docstring)."""
-    text = " ".join((raw or "").upper().split())
+    text = " ".join((raw or "").split())
     if not text:
         return Reason(
             REGISTRATION_NUMBER_REQUIRED,
             "A registration number is required (Swiss UID, SIRET or an equivalent).",
             "registrationNumber",
         )
-    uid = _UID.match(text)
-    if uid is not None:
-        digits = "".join(uid.groups())
-        if _uid_check_digit(digits) != int(digits[8]):
-            return Reason(
-                REGISTRATION_NUMBER_INVALID,
-                "This Swiss UID's check digit is wrong.",
-                "registrationNumber",
-            )
-        return f"CHE-{digits[:3]}.{digits[3:6]}.{digits[6:]}"
-    compact = text.replace(" ", "")
-    if compact.isdigit():
-        if _SIRET.match(compact):
-            la_poste = compact.startswith("356000000") and sum(map(int, compact)) % 5 == 0
-            if _luhn_ok(compact) or la_poste:
-                return compact
-            return Reason(
-                REGISTRATION_NUMBER_INVALID,
-                "This SIRET's check digit is wrong.",
-                "registrationNumber",
-            )
-        return Reason(
-            REGISTRATION_NUMBER_INVALID,
-            "A French establishment is identified by its 14-digit SIRET.",
-            "registrationNumber",
-        )
-    other = _EQUIVALENT.match(text)
-    if other is not None and other.group(1) not in {"CH", "FR"}:
-        identifier = other.group(2).strip()
-        if sum(c.isdigit() for c in identifier) >= 4:
-            return f"{other.group(1)}:{identifier}"
-    return Reason(
-        REGISTRATION_NUMBER_INVALID,
-        "Give a Swiss UID (CHE-123.456.789), a 14-digit SIRET, or a country code followed "
-        "by the national register number (e.g. DE HRB 86891).",
-        "registrationNumber",
-    )
+    try:
+        return registers.normalize(text)
+    except registers.RegistrationNumberError as error:
+        return Reason(REGISTRATION_NUMBER_INVALID, str(error), "registrationNumber")
 
 
 def normalize_website(raw: str | None) -> str | Reason:
@@ -344,8 +277,6 @@ def review_volume(
 MAX_DESCRIPTION = 2000
 MAX_TAGS = 30
 MAX_SEARCH = 100
-_LANGUAGE = re.compile(r"^[a-z]{2}$")
-_REGION = re.compile(r"^[A-Z]{2}(?:-[A-Z0-9]{1,3})?$")
 
 
 def _bad(code: str, message: str, field: str) -> DomainError:
@@ -361,10 +292,7 @@ def clean_languages(values: Iterable[str], field: str = "languages") -> tuple[st
     cleaned = _dedupe(v.strip().lower() for v in values)
     if len(cleaned) > MAX_TAGS:
         raise _bad("TOO_MANY_VALUES", f"At most {MAX_TAGS} languages.", field)
-    for value in cleaned:
-        if not _LANGUAGE.match(value):
-            raise _bad("INVALID_LANGUAGE", f"{value!r} is not a two-letter language code.", field)
-    return cleaned
+    return tuple(iso_codes.clean_language(value, field) for value in cleaned)
 
 
 def clean_regions(values: Iterable[str], field: str = "regions") -> tuple[str, ...]:
@@ -372,12 +300,7 @@ def clean_regions(values: Iterable[str], field: str = "regions") -> tuple[str, .
     cleaned = _dedupe(v.strip().upper() for v in values)
     if len(cleaned) > MAX_TAGS:
         raise _bad("TOO_MANY_VALUES", f"At most {MAX_TAGS} regions.", field)
-    for value in cleaned:
-        if not _REGION.match(value):
-            raise _bad(
-                "INVALID_REGION", f"{value!r} is not a region code such as CH or CH-VD.", field
-            )
-    return cleaned
+    return tuple(iso_codes.clean_region(value, field) for value in cleaned)
 
 
 def clean_families(

@@ -195,7 +195,7 @@ async def search_directory(
     async with ctx.services.sessionmaker() as session:
         page = await fetch_page(session, stmt, DirectoryListing.id, request)
         views = await _views(session, page.items)
-    return Page(items=views, keys=page.keys, has_next=page.has_next, has_previous=page.has_previous)
+    return page.replace(views)
 
 
 def visible_listing(viewer: Viewer, view: ListingView, partner_status: PartnerStatus) -> bool:

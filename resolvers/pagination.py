@@ -4,10 +4,9 @@ from __future__ import annotations
 
 import base64
 import binascii
-from collections import defaultdict, namedtuple
-from collections.abc import Hashable, Sequence
+from collections import defaultdict
+from collections.abc import Callable, Hashable, Sequence
 from dataclasses import dataclass
-from functools import lru_cache
 from typing import Any, Generic, TypeVar
 
 from sqlalchemy import Row, Select, func, select
@@ -18,6 +17,7 @@ from sqlalchemy.orm import InstrumentedAttribute, aliased
 from resolvers.errors import UseCaseError
 
 T = TypeVar("T")
+U = TypeVar("U")
 K = TypeVar("K", bound=Hashable)
 
 _PREFIX = "cursor:"
@@ -27,7 +27,7 @@ def encode_cursor(key: int) -> str:
     return base64.urlsafe_b64encode(f"{_PREFIX}{key}".encode()).decode()
 
 
-def decode_cursor(cursor: str | None) -> int | None:
+def decode_cursor(cursor: str | None, field: str = "after") -> int | None:
     if cursor is None:
         return None
     try:
@@ -36,22 +36,73 @@ def decode_cursor(cursor: str | None) -> int | None:
             return int(text[len(_PREFIX) :])
     except (binascii.Error, UnicodeDecodeError, ValueError):
         pass
-    raise UseCaseError("INVALID_CURSOR", "This cursor is not valid.", "after")
+    raise UseCaseError("INVALID_CURSOR", "This cursor is not valid.", field)
 
 
 @dataclass(frozen=True)
 class PageRequest:
+    """A page of a connection: `first` items after `after`, or (`backward`) the last
+    `first` items before `before`; `count`: also count the whole connection."""
+
     first: int
     after: int | None
+    before: int | None = None
+    backward: bool = False
+    count: bool = False
 
     @classmethod
-    def of(cls, first: int | None, after: str | None, *, maximum: int) -> PageRequest:
-        size = maximum if first is None else first
+    def of(
+        cls,
+        first: int | None,
+        after: str | None,
+        *,
+        maximum: int,
+        last: int | None = None,
+        before: str | None = None,
+        count: bool = False,
+    ) -> PageRequest:
+        if first is not None and last is not None:
+            raise UseCaseError("INVALID_INPUT", "Give `first` or `last`, not both.", "last")
+        backward = last is not None
+        name = "last" if backward else "first"
+        asked = last if backward else first
+        size = maximum if asked is None else asked
         if size < 0:
-            raise UseCaseError("INVALID_PAGE_SIZE", "`first` cannot be negative.", "first")
+            raise UseCaseError("INVALID_PAGE_SIZE", f"`{name}` cannot be negative.", name)
         if size > maximum:
-            raise UseCaseError("PAGE_TOO_LARGE", f"`first` may be at most {maximum}.", "first")
-        return cls(first=size, after=decode_cursor(after))
+            raise UseCaseError("PAGE_TOO_LARGE", f"`{name}` may be at most {maximum}.", name)
+        return cls(
+            first=size,
+            after=decode_cursor(after, "after"),
+            before=decode_cursor(before, "before"),
+            backward=backward,
+            count=count,
+        )
+
+    def window(
+        self, stmt: Select[Any], key: InstrumentedAttribute[int], *, descending: bool = False
+    ) -> Select[Any]:
+        """`stmt` between the cursors, in paging order, one row more than the page (which
+        says whether more lie beyond). The connection's order is `key`'s, or the reverse
+        with `descending` (newest first); a backward page is fetched from its end."""
+        if self.after is not None:
+            stmt = stmt.where(key < self.after if descending else key > self.after)
+        if self.before is not None:
+            stmt = stmt.where(key > self.before if descending else key < self.before)
+        order = key.desc() if descending != self.backward else key.asc()
+        return stmt.order_by(order).limit(self.first + 1)
+
+    def trim(self, rows: list[T], keys: list[int], total: int | None) -> Page[T]:
+        """The page from the rows `window` fetched, in the connection's order."""
+        more = len(rows) > self.first
+        items, item_keys = rows[: self.first], keys[: self.first]
+        if self.backward:
+            items.reverse()
+            item_keys.reverse()
+            return Page(items, item_keys, self.after is not None, more, total)
+        return Page(
+            items, item_keys, more, self.after is not None or self.before is not None, total
+        )
 
 
 @dataclass
@@ -60,10 +111,30 @@ class Page(Generic[T]):
     keys: list[int]
     has_next: bool
     has_previous: bool
+    #: The number of items of the whole connection, when the request asked for it.
+    total_count: int | None = None
 
     @classmethod
     def empty(cls) -> Page[T]:
-        return cls(items=[], keys=[], has_next=False, has_previous=False)
+        """A connection with nothing in it (or nothing the viewer may see)."""
+        return cls(items=[], keys=[], has_next=False, has_previous=False, total_count=0)
+
+    def map(self, wrap: Callable[[T], U]) -> Page[U]:
+        """The same page with each item wrapped."""
+        return Page([wrap(item) for item in self.items], *self._rest())
+
+    def replace(self, items: list[U]) -> Page[U]:
+        """The same page (keys, neighbours, count) with these items, one per key."""
+        return Page(items, *self._rest())
+
+    def _rest(self) -> tuple[list[int], bool, bool, int | None]:
+        return self.keys, self.has_next, self.has_previous, self.total_count
+
+
+async def count_rows(session: AsyncSession, stmt: Select[Any]) -> int:
+    """How many rows `stmt` selects (counted in SQL)."""
+    counted = select(func.count()).select_from(stmt.order_by(None).subquery())
+    return int((await session.execute(counted)).scalar_one())
 
 
 async def fetch_page(
@@ -71,15 +142,12 @@ async def fetch_page(
     stmt: Select[Any],
     key: InstrumentedAttribute[int],
     request: PageRequest,
+    *,
+    descending: bool = False,
 ) -> Page[Any]:
-    """One page of `stmt`'s entities ordered by `key`."""
-    page = await fetch_row_page(session, stmt, key, request)
-    return Page(
-        items=[row[0] for row in page.items],
-        keys=page.keys,
-        has_next=page.has_next,
-        has_previous=page.has_previous,
-    )
+    """One page of `stmt`'s entities ordered by `key` (the reverse with `descending`)."""
+    page = await fetch_row_page(session, stmt, key, request, descending=descending)
+    return page.map(lambda row: row[0])
 
 
 async def fetch_row_page(
@@ -87,25 +155,14 @@ async def fetch_row_page(
     stmt: Select[Any],
     key: InstrumentedAttribute[int],
     request: PageRequest,
+    *,
+    descending: bool = False,
 ) -> Page[Row[Any]]:
     """One page of `stmt`'s rows ordered by `key`: like `fetch_page`, for a statement that
     selects more than one entity or column (`key` belongs to the first, the paged one)."""
-    if request.after is not None:
-        stmt = stmt.where(key > request.after)
-    rows = list((await session.execute(stmt.order_by(key).limit(request.first + 1))).all())
-    items = rows[: request.first]
-    return Page(
-        items=items,
-        keys=[getattr(row[0], key.key) for row in items],
-        has_next=len(rows) > request.first,
-        has_previous=request.after is not None,
-    )
-
-
-@lru_cache(maxsize=64)
-def _plain_row(names: tuple[str, ...]) -> Any:
-    """The named tuple of an entity's columns (a plain row of `fetch_pages_by_parent`)."""
-    return namedtuple("PlainRow", names)
+    total = await count_rows(session, stmt) if request.count else None
+    rows = list((await session.execute(request.window(stmt, key, descending=descending))).all())
+    return request.trim(rows, [getattr(row[0], key.key) for row in rows], total)
 
 
 async def fetch_pages_by_parent(
@@ -122,45 +179,62 @@ async def fetch_pages_by_parent(
     """A page for each parent in a single query (row_number over each parent's rows).
 
     `stmt` selects `entity` plus a labelled `parent` column that the pages are keyed by.
-    With `plain_rows`, the items are named tuples of the entity's columns (`row.id`,
-    `row.name`, ...), not ORM objects: several times cheaper to load, for pages
+    With `plain_rows`, the items are SQL rows whose attributes are the entity's columns
+    (`row.id`, `row.name`, ...), not ORM objects: several times cheaper to load, for pages
     that are only read (shown), never changed or navigated through relationships.
     """
-    if request.after is not None:
-        stmt = stmt.where(key > request.after)
-    parent_col = parent.label("page_parent")
-    numbered = stmt.add_columns(
-        parent_col,
-        func.row_number().over(partition_by=parent, order_by=key).label("page_rank"),
+    totals = await _count_by_parent(session, stmt, parent) if request.count else {}
+    order = key.desc() if request.backward else key
+    cursors = request.window(stmt, key).order_by(None).limit(None)
+    numbered = cursors.add_columns(
+        parent.label("page_parent"),
+        func.row_number().over(partition_by=parent, order_by=order).label("page_rank"),
     ).subquery()
-    names: tuple[str, ...] = ()
     if plain_rows:
-        names = tuple(column.name for column in sa_inspect(entity).columns)
-        query = select(*(numbered.c[name] for name in names), numbered.c.page_parent)
+        columns = [numbered.c[column.name] for column in sa_inspect(entity).columns]
+        query = select(*columns, numbered.c.page_parent)
     else:
         alias: Any = aliased(entity, numbered)
         query = select(alias, numbered.c.page_parent)
     query = query.where(numbered.c.page_rank <= request.first + 1).order_by(
-        numbered.c.page_parent, numbered.c[key.key]
+        numbered.c.page_parent, numbered.c.page_rank
     )
     grouped: dict[Any, list[T]] = defaultdict(list)
-    found = (await session.execute(query)).all()
-    if plain_rows:
-        # A SQL row's attribute lookup costs microseconds; a named tuple's, nanoseconds.
-        make = _plain_row(names)._make
-        for row in found:
-            grouped[row[-1]].append(make(row[:-1]))
-    else:
-        for row in found:
-            grouped[row[-1]].append(row[0])
+    for row in (await session.execute(query)).all():
+        item: Any = row if plain_rows else row[0]
+        grouped[row.page_parent].append(item)
     pages: dict[K, Page[T]] = {}
     for parent_value in parents:
         rows = grouped.get(parent_value, [])
-        items = rows[: request.first]
-        pages[parent_value] = Page(
-            items=items,
-            keys=[getattr(item, key.key) for item in items],
-            has_next=len(rows) > request.first,
-            has_previous=request.after is not None,
-        )
+        total = totals.get(parent_value, 0) if request.count else None
+        pages[parent_value] = request.trim(rows, [getattr(r, key.key) for r in rows], total)
     return pages
+
+
+async def _count_by_parent(session: AsyncSession, stmt: Select[Any], parent: Any) -> dict[Any, int]:
+    """How many rows `stmt` selects for each parent, in one grouped count."""
+    sub = stmt.order_by(None).add_columns(parent.label("page_parent")).subquery()
+    counted = select(sub.c.page_parent, func.count()).group_by(sub.c.page_parent)
+    return {row[0]: int(row[1]) for row in (await session.execute(counted)).all()}
+
+
+def page_of_list(
+    items: Sequence[T], keys: Sequence[int], request: PageRequest, *, descending: bool = False
+) -> Page[T]:
+    """A page of a list already in memory, in its order (`keys` ascending, or descending):
+    the same cursors, bounds and count as a page fetched in SQL."""
+
+    def inside(key: int) -> bool:
+        if request.after is not None and not (
+            key < request.after if descending else key > request.after
+        ):
+            return False
+        return request.before is None or (
+            key > request.before if descending else key < request.before
+        )
+
+    pairs = [(key, item) for key, item in zip(keys, items, strict=True) if inside(key)]
+    if request.backward:
+        pairs.reverse()
+    pairs = pairs[: request.first + 1]
+    return request.trim([item for _, item in pairs], [key for key, _ in pairs], len(items))

@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Iterable, Iterator
 from decimal import Decimal
-from typing import Any, TypeVar
+from typing import Annotated, Any, TypeVar
 
 import strawberry
 from strawberry import relay
+from strawberry.relay.types import NodeType
+from strawberry.types.nodes import SelectedField, Selection
 
 from domain import enums
 from domain.error_codes import ERROR_CODE_DESCRIPTIONS, ErrorCode
@@ -80,39 +82,94 @@ class UserError:
         return cls(field=field_path(error.field), message=error.message, code=error.code)
 
 
-def page_request(info: Info, first: int | None, after: str | None) -> PageRequest:
-    return PageRequest.of(first, after, maximum=info.context.settings.max_page_size)
+First = Annotated[
+    int | None,
+    strawberry.argument(
+        description="Return the first n items (after `after`); at most the server's page "
+        "size, which is also the default."
+    ),
+]
+After = Annotated[
+    str | None,
+    strawberry.argument(description="Return items after this cursor (an edge's `cursor`)."),
+]
+Last = Annotated[
+    int | None,
+    strawberry.argument(
+        description="Return the last n items (before `before`), for paging backward; "
+        "not together with `first`."
+    ),
+]
+Before = Annotated[
+    str | None,
+    strawberry.argument(description="Return items before this cursor (an edge's `cursor`)."),
+]
 
 
-class _PageEdge(relay.Edge[Any]):
-    """An edge whose cursor is encoded only when a query asks for it (most pages are
-    shown, not paged through). GraphQL sees a plain `Edge`."""
+@strawberry.type(
+    description="A page of a list: edges with cursors, the page's bounds, the list's size."
+)
+class Connection(relay.Connection[NodeType]):
+    count: strawberry.Private[int | None] = None
 
-    key: int
-
-    @classmethod
-    def of(cls, node: Any, key: int) -> _PageEdge:
-        edge = object.__new__(cls)
-        edge.node = node
-        edge.key = key
-        return edge
-
-    @property
-    def cursor(self) -> str:
-        return encode_cursor(self.key)
+    @strawberry.field(
+        description="How many items the whole list holds (of those you may see), whatever "
+        "the page; counted only when asked for."
+    )
+    def total_count(self) -> int:
+        if self.count is None:  # every connection counts when `totalCount` is selected
+            raise RuntimeError("totalCount was not counted for this connection")
+        return self.count
 
 
-def to_connection(page: Page[Any], wrap: Callable[[Any], N]) -> relay.Connection[N]:
-    edges: list[relay.Edge[N]] = [
-        _PageEdge.of(wrap(item), key) for item, key in zip(page.items, page.keys, strict=True)
+def selects(info: Info, name: str) -> bool:
+    """Whether the field being resolved selects `name` (fragments included)."""
+    return any(field.name == name for field in fields_of(info.selected_fields[0].selections))
+
+
+def fields_of(selections: Iterable[Selection]) -> Iterator[SelectedField]:
+    """The fields of a selection set, with fragments (inline or named) flattened."""
+    for selection in selections:
+        if isinstance(selection, SelectedField):
+            yield selection
+        else:
+            yield from fields_of(selection.selections)
+
+
+def page_request(
+    info: Info,
+    first: int | None,
+    after: str | None,
+    last: int | None = None,
+    before: str | None = None,
+    *,
+    count: bool | None = None,
+) -> PageRequest:
+    """The page a connection field asks for; it counts the list when `totalCount` is
+    selected (`count` says so instead for a connection planned from further up)."""
+    return PageRequest.of(
+        first,
+        after,
+        last=last,
+        before=before,
+        maximum=info.context.settings.max_page_size,
+        count=selects(info, "totalCount") if count is None else count,
+    )
+
+
+def to_connection(page: Page[Any], wrap: Callable[[Any], N]) -> Connection[N]:
+    edges = [
+        relay.Edge(node=wrap(item), cursor=encode_cursor(key))
+        for item, key in zip(page.items, page.keys, strict=True)
     ]
-    return relay.Connection(
+    return Connection(
+        count=page.total_count,
         edges=edges,
         page_info=relay.PageInfo(
             has_next_page=page.has_next,
             has_previous_page=page.has_previous,
-            start_cursor=encode_cursor(page.keys[0]) if edges else None,
-            end_cursor=encode_cursor(page.keys[-1]) if edges else None,
+            start_cursor=edges[0].cursor if edges else None,
+            end_cursor=edges[-1].cursor if edges else None,
         ),
     )
 

@@ -30,7 +30,20 @@ from domain.bids import BidStatus, effective_status
 from domain.errors import DomainError
 from resolvers import bids as use_cases
 from resolvers.loaders.bids import acting_partners, bid_loaders, receiving_partner_id
-from schema.base import Currency, Money, UserError, mutate, page_request, to_connection
+from resolvers.pagination import page_of_list
+from schema.base import (
+    After,
+    Before,
+    Connection,
+    Currency,
+    First,
+    Last,
+    Money,
+    UserError,
+    mutate,
+    page_request,
+    to_connection,
+)
 from schema.context import Info
 from schema.ids import decode_id, primary_key
 from schema.permissions import Forbidden, IsPerson
@@ -168,10 +181,27 @@ class Bid(relay.Node):
     @strawberry.field(
         description="The offers received, oldest first (author only).",
         permission_classes=[IsBidAuthor],
+        deprecation_reason="Use `receivedOffers` (a connection, with totalCount).",
     )
     async def offers(self, info: Info) -> list[Offer] | None:
         rows = await bid_loaders(info.context).offers_of_bid.load(self.id)
         return [Offer.of(r) for r in rows]
+
+    @strawberry.field(
+        description="The offers received, oldest first (author only).",
+        permission_classes=[IsBidAuthor],
+    )
+    async def received_offers(
+        self,
+        info: Info,
+        first: First = None,
+        after: After = None,
+        last: Last = None,
+        before: Before = None,
+    ) -> Connection[Offer] | None:
+        request = page_request(info, first, after, last, before)
+        rows = await bid_loaders(info.context).offers_of_bid.load(self.id)
+        return to_connection(page_of_list(rows, [r.id for r in rows], request), Offer.of)
 
     @strawberry.field(description="The offer the author awarded: for the author and its partner.")
     async def awarded_offer(self, info: Info) -> Offer | None:
@@ -326,13 +356,15 @@ class BidQueries:
         self,
         info: Info,
         partner_id: relay.GlobalID,
-        first: int | None = None,
-        after: str | None = None,
-    ) -> relay.Connection[Bid]:
-        async def run() -> relay.Connection[Bid]:
+        first: First = None,
+        after: After = None,
+        last: Last = None,
+        before: Before = None,
+    ) -> Connection[Bid]:
+        async def run() -> Connection[Bid]:
             pid = decode_id(partner_id, "Partner", "partnerId")
             page = await use_cases.received_bids_page(
-                info.context, pid, page_request(info, first, after)
+                info.context, pid, page_request(info, first, after, last, before)
             )
             return to_connection(page, lambda r: Bid.of(r, as_author=False, as_partner_id=pid))
 
@@ -343,11 +375,16 @@ class BidQueries:
         permission_classes=[IsPerson],
     )
     async def my_bids(
-        self, info: Info, first: int | None = None, after: str | None = None
-    ) -> relay.Connection[Bid]:
-        async def run() -> relay.Connection[Bid]:
+        self,
+        info: Info,
+        first: First = None,
+        after: After = None,
+        last: Last = None,
+        before: Before = None,
+    ) -> Connection[Bid]:
+        async def run() -> Connection[Bid]:
             page = await use_cases.authored_bids_page(
-                info.context, page_request(info, first, after)
+                info.context, page_request(info, first, after, last, before)
             )
             return to_connection(page, lambda r: Bid.of(r, as_author=True))
 

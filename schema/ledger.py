@@ -18,7 +18,17 @@ from strawberry import relay
 from db.models.ledger import JournalEntryKind
 from domain.errors import DomainError
 from resolvers import ledger as use_cases
-from schema.base import Currency, Money, page_request, to_connection
+from schema.base import (
+    After,
+    Before,
+    Connection,
+    Currency,
+    First,
+    Last,
+    Money,
+    page_request,
+    to_connection,
+)
 from schema.context import Info
 from schema.ids import decode_id, primary_keys
 from schema.permissions import Forbidden, IsAuthenticated
@@ -140,8 +150,10 @@ class PrepaidAccount:
     async def entries(
         self,
         info: Info,
-        first: int | None = None,
-        after: str | None = None,
+        first: First = None,
+        after: After = None,
+        last: Last = None,
+        before: Before = None,
         client_id: Annotated[
             relay.GlobalID | None,
             strawberry.argument(description="A `Client` of this partner (its ID)."),
@@ -154,9 +166,9 @@ class PrepaidAccount:
             datetime | None,
             strawberry.argument(description="Entries written before this."),
         ] = None,
-    ) -> relay.Connection[LedgerEntry]:
+    ) -> Connection[LedgerEntry]:
         try:
-            request = page_request(info, first, after)
+            request = page_request(info, first, after, last, before)
             client_organization_id = None
             if client_id is not None:
                 client_organization_id = await use_cases.client_of_partner(

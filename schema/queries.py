@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from typing import Any
+from collections import defaultdict
+from typing import Annotated, Any
 
 import strawberry
 from sqlalchemy import func, or_, select
@@ -13,11 +14,15 @@ from db.models import Organization as OrganizationRow
 from db.models import Partner as PartnerRow
 from db.models import User as UserRow
 from domain.enums import PartnerStatus, Role
+from resolvers.errors import UseCaseError
 from resolvers.pagination import fetch_page
-from schema.base import page_request, to_connection
+from schema.base import After, Before, Connection, First, Last, page_request, to_connection
 from schema.context import Info
 from schema.permissions import IsAuthenticated
 from schema.types import Partner, Viewer
+
+#: The most IDs one `nodes` call resolves (GitHub's limit too).
+MAX_NODE_IDS = 100
 
 
 @strawberry.type
@@ -27,7 +32,11 @@ class CoreQueries:
         "not visible to you (the three answer alike).",
         permission_classes=[IsAuthenticated],
     )
-    async def node(self, info: Info, id: strawberry.ID) -> relay.Node | None:
+    async def node(
+        self,
+        info: Info,
+        id: Annotated[strawberry.ID, strawberry.argument(description="A global ID.")],
+    ) -> relay.Node | None:
         try:
             gid = relay.GlobalID.from_id(id)
             node_type = gid.resolve_type(info)
@@ -38,6 +47,39 @@ class CoreQueries:
             info=info, node_ids=[gid.node_id], required=False
         )
         found: relay.Node | None = next(iter(nodes), None)
+        return found
+
+    @strawberry.field(
+        description=f"Objects by their global IDs (at most {MAX_NODE_IDS}), in the order "
+        "asked; null for each ID that is missing, of an unknown type, or not visible to you "
+        "(the three answer alike).",
+        permission_classes=[IsAuthenticated],
+    )
+    async def nodes(
+        self,
+        info: Info,
+        ids: Annotated[
+            list[strawberry.ID],
+            strawberry.argument(description=f"Global IDs, at most {MAX_NODE_IDS}."),
+        ],
+    ) -> list[relay.Node | None]:
+        if len(ids) > MAX_NODE_IDS:
+            raise UseCaseError("LIST_TOO_LONG", f"At most {MAX_NODE_IDS} IDs.", "ids")
+        by_type: dict[Any, list[tuple[int, str]]] = defaultdict(list)
+        for position, raw in enumerate(ids):
+            try:
+                gid = relay.GlobalID.from_id(raw)
+                by_type[gid.resolve_type(info)].append((position, gid.node_id))
+            except Exception:  # noqa: S112 - malformed, foreign or not a node: looks missing
+                continue
+        found: list[relay.Node | None] = [None] * len(ids)
+        for node_type, wanted in by_type.items():
+            # One batch per type; each type's resolve_nodes answers None for what is unseen.
+            nodes: Any = await node_type.resolve_nodes(
+                info=info, node_ids=[node_id for _, node_id in wanted], required=False
+            )
+            for (position, _), node in zip(wanted, nodes, strict=True):
+                found[position] = node
         return found
 
     @strawberry.field(description="Who is calling.", permission_classes=[IsAuthenticated])
@@ -54,9 +96,11 @@ class CoreQueries:
         self,
         info: Info,
         search: str | None = None,
-        first: int | None = None,
-        after: str | None = None,
-    ) -> relay.Connection[Partner]:
+        first: First = None,
+        after: After = None,
+        last: Last = None,
+        before: Before = None,
+    ) -> Connection[Partner]:
         stmt = (
             select(PartnerRow)
             .join(OrganizationRow, OrganizationRow.id == PartnerRow.organization_id)
@@ -77,7 +121,7 @@ class CoreQueries:
                 )
             )
             stmt = stmt.where(or_(by_name, by_email) if "@" in text else by_name)
-        request = page_request(info, first, after)
+        request = page_request(info, first, after, last, before)
         async with info.context.services.sessionmaker() as session:
             page = await fetch_page(session, stmt, PartnerRow.id, request)
         return to_connection(page, Partner.of)

@@ -17,6 +17,7 @@ from schema.accounts import AccountMutations
 from schema.auth import AuthMutations
 from schema.bids import Bid, BidMutations, BidQueries, Offer
 from schema.commerce import CommerceMutations, CommerceQueries, Order
+from schema.descriptions import describe
 from schema.errors import PublicErrors
 from schema.execution import FastExecutor
 from schema.grants import GrantMutations
@@ -66,7 +67,7 @@ def build_schema(
         *edge_rules(max_list_length=max_list_length, introspection=introspection),
     )
     lockdown: list[type[SchemaExtension]] = [NoSuggestions] if production else []
-    return strawberry.Schema(
+    schema = strawberry.Schema(
         query=Query,
         mutation=Mutation,
         subscription=Subscription,
@@ -99,3 +100,5 @@ def build_schema(
             *lockdown,
         ],
     )
+    describe(schema._schema)
+    return schema

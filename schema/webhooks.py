@@ -16,7 +16,17 @@ from domain.integration_events import EventKind as EventKindEnum
 from resolvers.webhooks import endpoints as use_cases
 from resolvers.webhooks import queries
 from resolvers.webhooks.queries import DeliveryRow
-from schema.base import UserError, mutate, page_request, to_connection
+from schema.base import (
+    After,
+    Before,
+    Connection,
+    First,
+    Last,
+    UserError,
+    mutate,
+    page_request,
+    to_connection,
+)
 from schema.context import Info
 from schema.ids import decode_id, encode_id, primary_keys
 from schema.permissions import IsAuthenticated
@@ -124,10 +134,15 @@ class WebhookEndpoint(relay.Node):
 
     @strawberry.field(description="Its deliveries, oldest first.")
     async def deliveries(
-        self, info: Info, first: int | None = None, after: str | None = None
-    ) -> relay.Connection[WebhookDelivery]:
+        self,
+        info: Info,
+        first: First = None,
+        after: After = None,
+        last: Last = None,
+        before: Before = None,
+    ) -> Connection[WebhookDelivery]:
         page = await queries.endpoint_deliveries(
-            info.context, self.row, page_request(info, first, after)
+            info.context, self.row, page_request(info, first, after, last, before)
         )
         return to_connection(page, WebhookDelivery.of)
 

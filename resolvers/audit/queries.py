@@ -16,7 +16,7 @@ from domain.access import Viewer
 from domain.audit import may_read_grant_trail, may_read_trail, visible_states
 from resolvers.context import RequestContext, Services
 from resolvers.errors import UseCaseError
-from resolvers.pagination import Page, PageRequest
+from resolvers.pagination import Page, PageRequest, fetch_page
 
 GRANT = "Grant"
 
@@ -147,18 +147,8 @@ async def _views(
 async def _newest_first(
     session: AsyncSession, viewer: Viewer, stmt: Select[Any], request: PageRequest
 ) -> Page[AuditEventView]:
-    if request.after is not None:
-        stmt = stmt.where(AuditEvent.id < request.after)
-    rows = list(
-        (await session.scalars(stmt.order_by(AuditEvent.id.desc()).limit(request.first + 1))).all()
-    )
-    items = await _views(session, viewer, rows[: request.first])
-    return Page(
-        items=items,
-        keys=[v.id for v in items],
-        has_next=len(rows) > request.first,
-        has_previous=request.after is not None,
-    )
+    page = await fetch_page(session, stmt, AuditEvent.id, request, descending=True)
+    return page.replace(await _views(session, viewer, page.items))
 
 
 async def organization_events(

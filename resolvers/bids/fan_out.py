@@ -46,6 +46,7 @@ from resolvers.bids.matching import Tag, criteria_of
 from resolvers.events import SEND_EMAIL, emit
 from resolvers.integration_events import record_events
 from resolvers.integration_events.views import bid_view
+from resolvers.links import received_bid_url
 
 logger = logging.getLogger(__name__)
 
@@ -135,7 +136,7 @@ def bid_received_context(bid: Bid, partner_name: str, public_url: str) -> dict[s
         "region": bid.region,
         "budget": _money_text(bid.budget_amount, bid.currency),
         "deadline": bid.deadline.isoformat(timespec="minutes"),
-        "bid_url": f"{public_url}/partner/bids/{bid.id}",
+        "bid_url": received_bid_url(public_url, bid.id),
     }
 
 

@@ -42,6 +42,7 @@ from resolvers.bids.matching import count_matching, criteria_of
 from resolvers.context import RequestContext
 from resolvers.errors import UNAUTHENTICATED, UseCaseError
 from resolvers.events import emit, emit_email
+from resolvers.links import manage_bid_url, verify_bid_url
 from resolvers.tokens import digest, new_secret
 from resolvers.validation import clean_email, clean_text
 
@@ -142,6 +143,7 @@ async def post_bid(
         if signed_in:
             _go_out(session, bid, count, now)
         else:
+            assert token is not None  # a visitor's bid: made above
             emit_email(
                 session,
                 to=bid.author_email,
@@ -150,7 +152,7 @@ async def post_bid(
                     "author_name": bid.author_name,
                     "summary": summary(bid.description),
                     "deadline": bid.deadline.isoformat(timespec="minutes"),
-                    "verify_url": f"{ctx.settings.public_url}/bids/verify?token={token}",
+                    "verify_url": verify_bid_url(ctx.settings.public_url, token),
                 },
                 dedupe_key=f"bid:{bid.id}:verify",
             )
@@ -194,7 +196,7 @@ async def verify_bid_email(ctx: RequestContext, *, token: str) -> VerifiedBid:
                 "author_name": bid.author_name,
                 "summary": summary(bid.description),
                 "matching_partners": str(count),
-                "manage_url": f"{ctx.settings.public_url}/bids/manage?token={author_token}",
+                "manage_url": manage_bid_url(ctx.settings.public_url, author_token),
             },
             dedupe_key=f"bid:{bid.id}:published",
         )

@@ -13,6 +13,7 @@ from db.queries import actor_display_name, legal_representative_emails, organiza
 from resolvers.context import RequestContext
 from resolvers.events import emit_email
 from resolvers.grants.common import LoadedGrant
+from resolvers.links import accept_grant_invitation_url, partnerships_url
 
 
 async def _product_names(session: AsyncSession, ids: frozenset[int]) -> list[str]:
@@ -58,9 +59,9 @@ async def _mail_context(
         or sorted(g.requested_families or []),
         # Where a signed-in invited side reviews its pending invitations; an emailed
         # invitation to someone without an account carries its token instead.
-        "accept_url": f"{ctx.settings.public_url}/partnerships",
+        "accept_url": partnerships_url(ctx.settings.public_url),
     }
 
 
 def _accept_url(ctx: RequestContext, token: str) -> str:
-    return f"{ctx.settings.public_url}/invitations/accept?token={token}"
+    return accept_grant_invitation_url(ctx.settings.public_url, token)

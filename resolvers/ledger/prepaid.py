@@ -28,7 +28,7 @@ from db.models.ledger import (
 )
 from domain.money import CENT, Currency, Money
 from resolvers.ledger.journal import prepaid_account_code
-from resolvers.pagination import Page, PageRequest
+from resolvers.pagination import Page, PageRequest, fetch_row_page
 
 
 @dataclass(frozen=True)
@@ -131,7 +131,7 @@ async def list_prepaid_entries(
     Filters: the client whose order earned the entry; the period ``since <= created_at <
     until`` (either bound optional). Keyset pagination on the entry id.
     """
-    stmt = _entries_query().where(
+    stmt: Any = _entries_query().where(
         LedgerAccount.code == prepaid_account_code(partner_org_id),
         LedgerAccount.currency == Currency(currency),
     )
@@ -141,16 +141,7 @@ async def list_prepaid_entries(
         stmt = stmt.where(JournalEntry.created_at >= since)
     if until is not None:
         stmt = stmt.where(JournalEntry.created_at < until)
-    if request.after is not None:
-        stmt = stmt.where(JournalEntry.id > request.after)
-    rows = (await session.execute(stmt.order_by(JournalEntry.id).limit(request.first + 1))).all()
-    items = [_prepaid_entry(row) for row in rows[: request.first]]
-    return Page(
-        items=items,
-        keys=[item.entry_id for item in items],
-        has_next=len(rows) > request.first,
-        has_previous=request.after is not None,
-    )
+    return (await fetch_row_page(session, stmt, JournalEntry.id, request)).map(_prepaid_entry)
 
 
 async def prepaid_entries_by_id(

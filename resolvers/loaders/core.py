@@ -389,12 +389,7 @@ class Loaders(BatchLoaders):
                 self.grant_facts.prime(grant.id, self._fact(grant, partner_org, product_ids))
                 if client is not None:
                     self.organization.prime(client.id, client)
-            pages[(partner_id, request)] = Page(
-                items=[row[0] for row in found],
-                keys=rows.keys,
-                has_next=rows.has_next,
-                has_previous=rows.has_previous,
-            )
+            pages[(partner_id, request)] = rows.map(lambda row: row[0])
         return [pages[k] for k in keys]
 
     async def _client_grants(

@@ -99,12 +99,7 @@ async def organization_members(
             request,
         )
     by_id = {row.id: row for row in await member_rows(ctx, page.keys)}
-    return Page(
-        items=[by_id[k] for k in page.keys],
-        keys=page.keys,
-        has_next=page.has_next,
-        has_previous=page.has_previous,
-    )
+    return page.replace([by_id[k] for k in page.keys])
 
 
 async def organization_invitations(

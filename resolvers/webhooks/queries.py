@@ -64,9 +64,4 @@ async def endpoint_deliveries(
                 )
             )
         }
-    return Page(
-        items=[DeliveryRow(d, events[d.event_id]) for d in page.items],
-        keys=page.keys,
-        has_next=page.has_next,
-        has_previous=page.has_previous,
-    )
+    return page.map(lambda d: DeliveryRow(d, events[d.event_id]))

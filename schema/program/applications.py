@@ -112,7 +112,8 @@ class ApplyToPartnerProgramInput:
     registration_number: str | None = strawberry.field(
         default=None,
         description="Swiss UID (CHE-123.456.789), 14-digit SIRET, or a country code and "
-        "the national register number (e.g. DE HRB 86891).",
+        "its register number: DE Aachen HRB 44123, AT FN 122119m, IT 00743110157, LI "
+        "PEID, or another EU country's VAT number (BE 0417.497.106).",
     )
     website: str | None = strawberry.field(default=None, description="https://...")
     accepted_reseller_conditions: bool = strawberry.field(

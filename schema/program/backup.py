@@ -11,7 +11,16 @@ from strawberry import relay
 
 from db import models
 from resolvers import support as support_cases
-from schema.base import UserError, page_request, to_connection
+from schema.base import (
+    After,
+    Before,
+    Connection,
+    First,
+    Last,
+    UserError,
+    page_request,
+    to_connection,
+)
 from schema.context import Info
 from schema.ids import primary_keys
 from schema.program.common import _query
@@ -62,11 +71,16 @@ class BackupAccount(relay.Node):
 
     @strawberry.field(description="The account's end customers.")
     async def customers(
-        self, info: Info, first: int | None = None, after: str | None = None
-    ) -> relay.Connection[BackupCustomer]:
-        async def run() -> relay.Connection[BackupCustomer]:
+        self,
+        info: Info,
+        first: First = None,
+        after: After = None,
+        last: Last = None,
+        before: Before = None,
+    ) -> Connection[BackupCustomer]:
+        async def run() -> Connection[BackupCustomer]:
             page = await support_cases.list_backup_customers(
-                info.context, self.id, page_request(info, first, after)
+                info.context, self.id, page_request(info, first, after, last, before)
             )
             return to_connection(page, BackupCustomer.of)
 

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from decimal import Decimal
+from typing import Annotated
 
 import strawberry
 from sqlalchemy import select
@@ -11,7 +11,8 @@ from strawberry import relay
 from db import models
 from resolvers import directory as directory_cases
 from resolvers import support as support_cases
-from schema.base import Money, page_request, to_connection
+from resolvers.pagination import page_of_list
+from schema.base import After, Before, Connection, First, Last, page_request, to_connection
 from schema.context import Info
 from schema.permissions import IsAuthenticated, IsPerson
 from schema.program.applications import PartnerApplication
@@ -37,13 +38,15 @@ class ProgramQueries:
         languages: list[str] | None = None,
         regions: list[str] | None = None,
         product_families: list[str] | None = None,
-        first: int | None = None,
-        after: str | None = None,
-    ) -> relay.Connection[DirectoryEntry]:
-        async def run() -> relay.Connection[DirectoryEntry]:
+        first: First = None,
+        after: After = None,
+        last: Last = None,
+        before: Before = None,
+    ) -> Connection[DirectoryEntry]:
+        async def run() -> Connection[DirectoryEntry]:
             page = await directory_cases.search_directory(
                 info.context,
-                page_request(info, first, after),
+                page_request(info, first, after, last, before),
                 search=search,
                 languages=languages,
                 regions=regions,
@@ -62,14 +65,16 @@ class ProgramQueries:
         self,
         info: Info,
         organization_id: relay.GlobalID,
-        first: int | None = None,
-        after: str | None = None,
-    ) -> relay.Connection[PartnerApplication]:
+        first: First = None,
+        after: After = None,
+        last: Last = None,
+        before: Before = None,
+    ) -> Connection[PartnerApplication]:
         from resolvers.pagination import Page, fetch_page
 
-        async def run() -> relay.Connection[PartnerApplication]:
+        async def run() -> Connection[PartnerApplication]:
             org_id = _org(organization_id)
-            request = page_request(info, first, after)
+            request = page_request(info, first, after, last, before)
             if not info.context.viewer.is_member(org_id):
                 return to_connection(Page.empty(), PartnerApplication.of)
             async with info.context.services.sessionmaker() as session:
@@ -85,30 +90,32 @@ class ProgramQueries:
         description="A partner's yearly reviews; its legal representatives and "
         "administrators only (empty otherwise).",
         permission_classes=[IsAuthenticated],
+        deprecation_reason="Use `yearlyReviews` (a connection, with totalCount).",
     )
     async def partner_reviews(
-        self, info: Info, organization_id: relay.GlobalID
+        self, info: Info, organization_id: OrganizationId
     ) -> list[PartnerReview]:
-        async def run() -> list[PartnerReview]:
-            org_id = _org(organization_id)
-            if not support_cases.may_manage_support(info.context, org_id):
-                return []
-            async with info.context.services.sessionmaker() as session:
-                rows = await session.scalars(
-                    select(models.PartnerReview)
-                    .join(models.Partner, models.Partner.id == models.PartnerReview.partner_id)
-                    .where(models.Partner.organization_id == org_id)
-                    .order_by(models.PartnerReview.year.desc())
-                )
-                return [
-                    PartnerReview(
-                        year=r.year,
-                        managed_volume=Money(amount=Decimal(r.managed_volume), currency=r.currency),
-                        minimum_volume=Money(amount=Decimal(r.minimum_volume), currency=r.currency),
-                        flagged_below_minimum_at=r.flagged_below_minimum_at,
-                    )
-                    for r in rows
-                ]
+        return await _query(lambda: _reviews(info, organization_id))
+
+    @strawberry.field(
+        description="A partner's yearly reviews, newest first; its legal representatives "
+        "and administrators only (empty otherwise).",
+        permission_classes=[IsAuthenticated],
+    )
+    async def yearly_reviews(
+        self,
+        info: Info,
+        organization_id: OrganizationId,
+        first: First = None,
+        after: After = None,
+        last: Last = None,
+        before: Before = None,
+    ) -> Connection[PartnerReview]:
+        async def run() -> Connection[PartnerReview]:
+            request = page_request(info, first, after, last, before)
+            reviews = await _reviews(info, organization_id)
+            keys = [review.year for review in reviews]  # one review a year, newest first
+            return to_connection(page_of_list(reviews, keys, request, descending=True), _same)
 
         return await _query(run)
 
@@ -121,12 +128,14 @@ class ProgramQueries:
         self,
         info: Info,
         organization_id: relay.GlobalID,
-        first: int | None = None,
-        after: str | None = None,
-    ) -> relay.Connection[SupportAccess]:
-        async def run() -> relay.Connection[SupportAccess]:
+        first: First = None,
+        after: After = None,
+        last: Last = None,
+        before: Before = None,
+    ) -> Connection[SupportAccess]:
+        async def run() -> Connection[SupportAccess]:
             page = await support_cases.list_support_accesses(
-                info.context, _org(organization_id), page_request(info, first, after)
+                info.context, _org(organization_id), page_request(info, first, after, last, before)
             )
             return to_connection(page, SupportAccess.of)
 
@@ -167,13 +176,38 @@ class ProgramQueries:
         self,
         info: Info,
         organization_id: relay.GlobalID,
-        first: int | None = None,
-        after: str | None = None,
-    ) -> relay.Connection[BackupAccount]:
-        async def run() -> relay.Connection[BackupAccount]:
+        first: First = None,
+        after: After = None,
+        last: Last = None,
+        before: Before = None,
+    ) -> Connection[BackupAccount]:
+        async def run() -> Connection[BackupAccount]:
             page = await support_cases.list_backup_accounts(
-                info.context, _org(organization_id), page_request(info, first, after)
+                info.context, _org(organization_id), page_request(info, first, after, last, before)
             )
             return to_connection(page, BackupAccount.of)
 
         return await _query(run)
+
+
+OrganizationId = Annotated[
+    relay.GlobalID, strawberry.argument(description="The partner's organization.")
+]
+
+
+def _same(review: PartnerReview) -> PartnerReview:
+    return review
+
+
+async def _reviews(info: Info, organization_id: relay.GlobalID) -> list[PartnerReview]:
+    org_id = _org(organization_id)
+    if not support_cases.may_manage_support(info.context, org_id):
+        return []
+    async with info.context.services.sessionmaker() as session:
+        rows = await session.scalars(
+            select(models.PartnerReview)
+            .join(models.Partner, models.Partner.id == models.PartnerReview.partner_id)
+            .where(models.Partner.organization_id == org_id)
+            .order_by(models.PartnerReview.year.desc())
+        )
+        return [PartnerReview.of(r) for r in rows]

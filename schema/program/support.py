@@ -13,7 +13,18 @@ from db import models
 from domain.errors import DomainError
 from domain.program import SupportAccessStatus, support_access_status
 from resolvers import support as support_cases
-from schema.base import Currency, OrganizationKind, UserError, page_request, to_connection
+from schema.base import (
+    After,
+    Before,
+    Connection,
+    Currency,
+    First,
+    Last,
+    OrganizationKind,
+    UserError,
+    page_request,
+    to_connection,
+)
 from schema.context import Info
 from schema.ids import primary_keys
 from schema.program.common import _query_error
@@ -84,10 +95,15 @@ class SupportView:
 
     @strawberry.field(description="The organization's products, read-only.")
     async def products(
-        self, info: Info, first: int | None = None, after: str | None = None
-    ) -> relay.Connection[Product]:
+        self,
+        info: Info,
+        first: First = None,
+        after: After = None,
+        last: Last = None,
+        before: Before = None,
+    ) -> Connection[Product]:
         try:
-            request = page_request(info, first, after)
+            request = page_request(info, first, after, last, before)
         except DomainError as error:
             raise _query_error(error) from error
         page = await info.context.loaders.organization_products.load((self.internal_id, request))

@@ -13,7 +13,18 @@ from resolvers.audit.export import audit_export_url
 from resolvers.exports import export_url
 from resolvers.members import queries as member_queries
 from resolvers.webhooks import queries as webhook_queries
-from schema.base import Currency, OrganizationKind, Role, page_request, to_connection
+from schema.base import (
+    After,
+    Before,
+    Connection,
+    Currency,
+    First,
+    Last,
+    OrganizationKind,
+    Role,
+    page_request,
+    to_connection,
+)
 from schema.context import Info
 from schema.ids import encode_id
 from schema.permissions import HasBillingRights, IsMember, ManagesWebhooks, ReadsMembers
@@ -75,10 +86,15 @@ class Organization(relay.Node):
         description="The products of this organization.", permission_classes=[IsMember]
     )
     async def products(
-        self, info: Info, first: int | None = None, after: str | None = None
-    ) -> relay.Connection[Product] | None:
+        self,
+        info: Info,
+        first: First = None,
+        after: After = None,
+        last: Last = None,
+        before: Before = None,
+    ) -> Connection[Product] | None:
         page = await info.context.loaders.organization_products.load(
-            (self.id, page_request(info, first, after))
+            (self.id, page_request(info, first, after, last, before))
         )
         return to_connection(page, Product.of)
 
@@ -87,10 +103,15 @@ class Organization(relay.Node):
         permission_classes=[HasBillingRights],
     )
     async def invoices(
-        self, info: Info, first: int | None = None, after: str | None = None
-    ) -> relay.Connection[Invoice] | None:
+        self,
+        info: Info,
+        first: First = None,
+        after: After = None,
+        last: Last = None,
+        before: Before = None,
+    ) -> Connection[Invoice] | None:
         page = await info.context.loaders.organization_invoices.load(
-            (self.id, page_request(info, first, after))
+            (self.id, page_request(info, first, after, last, before))
         )
         return to_connection(page, Invoice.of)
 
@@ -99,10 +120,15 @@ class Organization(relay.Node):
         permission_classes=[IsMember],
     )
     async def partnerships(
-        self, info: Info, first: int | None = None, after: str | None = None
-    ) -> relay.Connection[Grant] | None:
+        self,
+        info: Info,
+        first: First = None,
+        after: After = None,
+        last: Last = None,
+        before: Before = None,
+    ) -> Connection[Grant] | None:
         page = await info.context.loaders.client_grants.load(
-            (self.id, page_request(info, first, after))
+            (self.id, page_request(info, first, after, last, before))
         )
         return to_connection(page, Grant.of)
 
@@ -112,10 +138,15 @@ class Organization(relay.Node):
         permission_classes=[ReadsMembers],
     )
     async def members(
-        self, info: Info, first: int | None = None, after: str | None = None
-    ) -> relay.Connection[Member] | None:
+        self,
+        info: Info,
+        first: First = None,
+        after: After = None,
+        last: Last = None,
+        before: Before = None,
+    ) -> Connection[Member] | None:
         page = await member_queries.organization_members(
-            info.context, self.id, page_request(info, first, after)
+            info.context, self.id, page_request(info, first, after, last, before)
         )
         return to_connection(page, Member.of)
 
@@ -127,12 +158,17 @@ class Organization(relay.Node):
     async def member_invitations(
         self,
         info: Info,
-        first: int | None = None,
-        after: str | None = None,
+        first: First = None,
+        after: After = None,
+        last: Last = None,
+        before: Before = None,
         pending_only: bool = False,
-    ) -> relay.Connection[MemberInvitation] | None:
+    ) -> Connection[MemberInvitation] | None:
         page = await member_queries.organization_invitations(
-            info.context, self.id, page_request(info, first, after), pending_only=pending_only
+            info.context,
+            self.id,
+            page_request(info, first, after, last, before),
+            pending_only=pending_only,
         )
         return to_connection(page, lambda row: MemberInvitation.of(row, info))
 
@@ -146,11 +182,13 @@ class Organization(relay.Node):
         self,
         info: Info,
         filter: AuditEventFilter | None = None,
-        first: int | None = None,
-        after: str | None = None,
-    ) -> relay.Connection[AuditEvent] | None:
+        first: First = None,
+        after: After = None,
+        last: Last = None,
+        before: Before = None,
+    ) -> Connection[AuditEvent] | None:
         page = await audit_queries.organization_events(
-            info.context, self.id, to_filter(filter), page_request(info, first, after)
+            info.context, self.id, to_filter(filter), page_request(info, first, after, last, before)
         )
         return to_connection(page, AuditEvent.of)
 
@@ -168,10 +206,15 @@ class Organization(relay.Node):
         permission_classes=[ManagesWebhooks],
     )
     async def webhook_endpoints(
-        self, info: Info, first: int | None = None, after: str | None = None
-    ) -> relay.Connection[WebhookEndpoint] | None:
+        self,
+        info: Info,
+        first: First = None,
+        after: After = None,
+        last: Last = None,
+        before: Before = None,
+    ) -> Connection[WebhookEndpoint] | None:
         page = await webhook_queries.organization_endpoints(
-            info.context, self.id, page_request(info, first, after)
+            info.context, self.id, page_request(info, first, after, last, before)
         )
         return to_connection(page, WebhookEndpoint.of)
 

@@ -14,10 +14,15 @@ from domain.access import ClientVisibility, GrantFacts, can_see_grant, client_vi
 from domain.grants import effective_status
 from resolvers.audit import queries as audit_queries
 from resolvers.exports import export_url
-from resolvers.pagination import Page, PageRequest
+from resolvers.pagination import Page, PageRequest, page_of_list
 from schema.base import (
     AccessLevel,
+    After,
+    Before,
+    Connection,
+    First,
     GrantStatus,
+    Last,
     PartnerStatus,
     PaymentMethods,
     Side,
@@ -64,10 +69,17 @@ class Partner(relay.Node):
         permission_classes=[IsMember],
     )
     async def clients(
-        self, info: Info, first: int | None = None, after: str | None = None
-    ) -> relay.Connection[Client] | None:
+        self,
+        info: Info,
+        first: First = None,
+        after: After = None,
+        last: Last = None,
+        before: Before = None,
+    ) -> Connection[Client] | None:
         loaders = info.context.loaders
-        page = await loaders.partner_grants.load((self.id, page_request(info, first, after)))
+        page = await loaders.partner_grants.load(
+            (self.id, page_request(info, first, after, last, before))
+        )
         # The page's batch primed these loaders: no further SQL.
         facts = await loaders.grant_facts.load_many([g.id for g in page.items])
         by_id = {f.grant_id: f for f in facts if f is not None}
@@ -185,14 +197,35 @@ class Grant(relay.Node):
 
     @strawberry.field(
         description="Products granted (or offered, while pending) under LIMITED access: "
-        "members of the client see them; the partner only while the grant is active."
+        "members of the client see them; the partner only while the grant is active.",
+        deprecation_reason="Use `products` (a connection, with totalCount).",
     )
     async def granted_products(self, info: Info) -> list[Product]:
+        return [Product.of(r) for r in await self._granted_products(info)]
+
+    @strawberry.field(
+        description="Products granted (or offered, while pending) under LIMITED access, "
+        "oldest first: members of the client see them; the partner only while the grant "
+        "is active (empty otherwise)."
+    )
+    async def products(
+        self,
+        info: Info,
+        first: First = None,
+        after: After = None,
+        last: Last = None,
+        before: Before = None,
+    ) -> Connection[Product]:
+        request = page_request(info, first, after, last, before)
+        rows = await self._granted_products(info)
+        return to_connection(page_of_list(rows, [r.id for r in rows], request), Product.of)
+
+    async def _granted_products(self, info: Info) -> list[models.Product]:
         if await self._client_visibility(info) < ClientVisibility.PRODUCTS:
             return []
         ids = await info.context.loaders.grant_product_ids.load(self.id)
         rows = await info.context.loaders.product.load_many(sorted(ids))
-        return [Product.of(r) for r in rows if r is not None]
+        return [r for r in rows if r is not None]
 
     @strawberry.field(
         description="This grant's events, newest first: legal representatives and "
@@ -202,9 +235,11 @@ class Grant(relay.Node):
         self,
         info: Info,
         filter: AuditEventFilter | None = None,
-        first: int | None = None,
-        after: str | None = None,
-    ) -> relay.Connection[AuditEvent]:
+        first: First = None,
+        after: After = None,
+        last: Last = None,
+        before: Before = None,
+    ) -> Connection[AuditEvent]:
         facts = await info.context.loaders.grant_facts.load(self.id)
         if facts is None:
             return to_connection(Page.empty(), AuditEvent.of)
@@ -214,7 +249,7 @@ class Grant(relay.Node):
             facts.partner_organization_id,
             facts.client_organization_id,
             to_filter(filter),
-            page_request(info, first, after),
+            page_request(info, first, after, last, before),
         )
         return to_connection(page, AuditEvent.of)
 
@@ -270,30 +305,52 @@ class Client(relay.Node):
     @strawberry.field(
         description="The products the grant lets the partner see.",
         permission_classes=[SeesClientProducts],
-        graphql_type=relay.Connection[Product] | None,
+        graphql_type=Connection[Product] | None,
     )
-    def products(self, info: Info, first: int | None = None, after: str | None = None) -> Any:
-        return self._connection(info, "products", first, after)
+    def products(
+        self,
+        info: Info,
+        first: First = None,
+        after: After = None,
+        last: Last = None,
+        before: Before = None,
+    ) -> Any:
+        return self._connection(info, "products", first, after, last, before)
 
     @strawberry.field(
         description="Invoices the partner paid for this client (FULL grant with PARTNER "
         "payment methods, billing members only). Client-paid invoices are never shown.",
         permission_classes=[ReadsClientInvoices],
-        graphql_type=relay.Connection[Invoice] | None,
+        graphql_type=Connection[Invoice] | None,
     )
-    def invoices(self, info: Info, first: int | None = None, after: str | None = None) -> Any:
-        return self._connection(info, "invoices", first, after)
+    def invoices(
+        self,
+        info: Info,
+        first: First = None,
+        after: After = None,
+        last: Last = None,
+        before: Before = None,
+    ) -> Any:
+        return self._connection(info, "invoices", first, after, last, before)
 
-    def _connection(self, info: Info, field: str, first: int | None, after: str | None) -> Any:
+    def _connection(
+        self,
+        info: Info,
+        field: str,
+        first: int | None,
+        after: str | None,
+        last: int | None,
+        before: str | None,
+    ) -> Any:
         """A prefetched page answers at once (no awaitable: the subtree stays synchronous);
         any other page is loaded, and the field answers an awaitable."""
         loader_name, wrap, _ = _CLIENT_CONNECTIONS[field]
-        request = page_request(info, first, after)
+        request = page_request(info, first, after, last, before)
         page = self.pages.get((field, request))
         if page is not None:
             return to_connection(page, wrap)
 
-        async def load() -> relay.Connection[Any]:
+        async def load() -> Connection[Any]:
             loader = getattr(info.context.loaders, loader_name)
             return to_connection(await loader.load((self.id, request)), wrap)
 

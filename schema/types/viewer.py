@@ -5,7 +5,8 @@ from __future__ import annotations
 import strawberry
 
 from resolvers.members import queries as member_queries
-from schema.base import Role
+from resolvers.pagination import page_of_list
+from schema.base import After, Before, Connection, First, Last, Role, page_request, to_connection
 from schema.context import Info
 from schema.types.member import Member
 from schema.types.organization import Organization
@@ -50,6 +51,23 @@ class Viewer:
             if o is not None
         ]
 
-    @strawberry.field(description="The viewer's live sessions (logins), newest first.")
+    @strawberry.field(
+        description="The viewer's live sessions (logins), newest first.",
+        deprecation_reason="Use `activeSessions` (a connection, with totalCount).",
+    )
     async def sessions(self, info: Info) -> list[Session]:
         return await viewer_sessions(info)
+
+    @strawberry.field(description="The viewer's live sessions (logins), newest first.")
+    async def active_sessions(
+        self,
+        info: Info,
+        first: First = None,
+        after: After = None,
+        last: Last = None,
+        before: Before = None,
+    ) -> Connection[Session]:
+        request = page_request(info, first, after, last, before)
+        found = await viewer_sessions(info)
+        keys = [int(s.id) for s in found]
+        return to_connection(page_of_list(found, keys, request, descending=True), lambda s: s)

@@ -496,7 +496,7 @@ async def test_no_matching_partner_is_refused_and_nothing_is_written(
     before = await count(sessionmaker, OutboxMessage), await count(sessionmaker, AuditEvent)
     for variables, token in (
         (bid_input(language="it"), client),
-        (bid_input(region="FR-75"), client),
+        (bid_input(region="FR-75C"), client),
         (bid_input(productFamilies=["DOMAINS"]), client),
         (bid_input(language="it", email="v@example.com", contactName="V"), None),
     ):

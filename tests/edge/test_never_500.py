@@ -146,7 +146,7 @@ async def test_expected_amount_overflow_is_an_invalid_amount(edge: Edge) -> None
         token,
     )
     assert response.json()["data"]["placeOrder"]["userErrors"] == [
-        {"field": "expectedAmountDue", "code": "INVALID_AMOUNT"}
+        {"field": ["expectedAmountDue"], "code": "INVALID_AMOUNT"}
     ]
 
 

@@ -102,16 +102,16 @@ def test_award_only_open_bids_once(status: BidStatus) -> None:
 def test_region_keys() -> None:
     assert region_keys("CH") == ("CH",)
     assert region_keys("CH-VD") == ("CH-VD", "CH")
-    assert region_keys("FR-75") == ("FR-75", "FR")
+    assert region_keys("FR-75C") == ("FR-75C", "FR")
     # The directory's region filter: one rule for both.
-    for region in ("CH", "CH-VD", "FR-75", "DE-BY"):
+    for region in ("CH", "CH-VD", "FR-75C", "DE-BY"):
         assert region_keys(region) == region_search_values([region])
 
 
 PROFILE = PartnerProfile(
     active=True,
     languages=frozenset({"fr", "de"}),
-    regions=frozenset({"CH", "FR-75"}),
+    regions=frozenset({"CH", "FR-75C"}),
     families=frozenset({"WEB_HOSTING"}),
 )
 
@@ -121,7 +121,7 @@ PROFILE = PartnerProfile(
     [
         (BidCriteria("fr", "CH", frozenset({"WEB_HOSTING"})), PROFILE, True),
         (BidCriteria("de", "CH-VD", frozenset({"WEB_HOSTING", "CLOUD"})), PROFILE, True),
-        (BidCriteria("fr", "FR-75", frozenset({"WEB_HOSTING"})), PROFILE, True),
+        (BidCriteria("fr", "FR-75C", frozenset({"WEB_HOSTING"})), PROFILE, True),
         # A subdivision does not cover its country, nor a sibling subdivision.
         (BidCriteria("fr", "FR", frozenset({"WEB_HOSTING"})), PROFILE, False),
         (BidCriteria("fr", "FR-13", frozenset({"WEB_HOSTING"})), PROFILE, False),

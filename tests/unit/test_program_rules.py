@@ -65,9 +65,11 @@ def codes(facts: ApplicationFacts) -> list[str]:
         ("CHE-116.281.710 TVA", "CHE-116.281.710"),
         ("73282932000074", "73282932000074"),
         ("732 829 320 00074", "73282932000074"),
-        ("DE HRB 86891", "DE:HRB 86891"),
-        ("de:hrb 86891", "DE:HRB 86891"),
-        ("BE 0417.497.106", "BE:0417.497.106"),
+        ("DE Aachen HRB 44123", "DE:Aachen HRB 44123"),
+        ("de:Aachen HRB 44123", "DE:Aachen HRB 44123"),
+        ("AT FN 122119m", "AT:FN 122119m"),
+        ("IT 00743110157", "IT:00743110157"),
+        ("BE 0417.497.106", "BE:0417497106"),  # an EU VAT number
     ],
 )
 def test_registration_numbers_accepted_and_normalized(raw: str, expected: str) -> None:
@@ -88,6 +90,11 @@ def test_registration_numbers_accepted_and_normalized(raw: str, expected: str) -
         ("CH 12345", "REGISTRATION_NUMBER_INVALID"),  # CH must be a UID
         ("FR 73282932000074", "REGISTRATION_NUMBER_INVALID"),  # FR must be a SIRET
         ("DE HRB", "REGISTRATION_NUMBER_INVALID"),  # no digits
+        ("DE HRB 86891", "REGISTRATION_NUMBER_INVALID"),  # no court: not unique
+        ("XX 12345", "REGISTRATION_NUMBER_INVALID"),  # "XX + 4 digits" is no register
+        ("BE 0417.497.107", "REGISTRATION_NUMBER_INVALID"),  # VAT check digits
+        ("IT 00743110158", "REGISTRATION_NUMBER_INVALID"),
+        ("AT FN 12211", "REGISTRATION_NUMBER_INVALID"),  # no check letter
         ("hello world", "REGISTRATION_NUMBER_INVALID"),
     ],
 )
