@@ -13,7 +13,8 @@ from db.models import AuditEvent, OutboxMessage
 
 SEND_EMAIL = "send_email"
 _AFTER_COMMIT = "after_commit_callbacks"
-#: Audited actions that end a session or a token: live subscriptions check theirs again.
+#: Audited actions that end a session or a token, or change a membership: live
+#: subscriptions check their credentials (and memberships) again at once.
 REVOKING_ACTIONS = frozenset(
     {
         "session.end",
@@ -22,6 +23,11 @@ REVOKING_ACTIONS = frozenset(
         "api_token.revoke",
         "user.password_reset",
         "user.change_password",
+        # Memberships decide what a subscriber receives: a change is checked at once.
+        "member.remove",
+        "member.leave",
+        "member.change_role",
+        "member.join",
     }
 )
 logger = logging.getLogger(__name__)

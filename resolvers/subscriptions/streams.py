@@ -1,11 +1,11 @@
 """Streams of integration events for one live subscriber.
 
 Each batch of committed event ids from the bus is checked against the subscriber as it
-is *now*: its token or session is authenticated again (revoked: the stream ends with
-UNAUTHENTICATED), and each event is kept only if the subscriber may receive it
+is *now*: each event is kept only if the subscriber may receive it
 (``domain.integration_events.subscriber_may_receive``, with the grant's current facts).
-Credentials are checked again at least every ``RECHECK_SECONDS`` and at once when the
-bus says something was revoked.
+Its token or session (and so its memberships) is authenticated again at once when the
+bus says a credential or a membership changed, and at least every ``RECHECK_SECONDS``
+(revoked: the stream ends with UNAUTHENTICATED).
 """
 
 from __future__ import annotations
@@ -94,11 +94,42 @@ async def _may_receive(ctx: RequestContext, event: IntegrationEvent) -> bool:
     return subscriber_may_receive(EventKind(event.kind), role, sees_grant=sees_grant)
 
 
-async def _viewer_again(ctx: RequestContext, token: str | None) -> None:
-    viewer = await authenticate(ctx.services, token)
-    if viewer is None:
-        raise UseCaseError(UNAUTHENTICATED, "The session or API token is no longer valid.", None)
-    ctx.act_as(viewer)
+#: At most this many subscribers of a process authenticate at once (a revocation wakes them
+#: all): the connection pool stays available to requests.
+_AUTH_CONCURRENCY = 4
+_auth_gates: dict[asyncio.AbstractEventLoop, asyncio.Semaphore] = {}
+
+
+def _auth_gate() -> asyncio.Semaphore:
+    loop = asyncio.get_running_loop()
+    gate = _auth_gates.get(loop)
+    if gate is None:
+        gate = _auth_gates[loop] = asyncio.Semaphore(_AUTH_CONCURRENCY)
+    return gate
+
+
+class Credentials:
+    """A subscriber's token, authenticated again when the bus says something was revoked
+    (logout, a session ended, a token revoked, a password changed, a membership changed)
+    and at least every ``RECHECK_SECONDS``."""
+
+    def __init__(self, ctx: RequestContext, token: str | None) -> None:
+        self.ctx = ctx
+        self.token = token
+        self.checked_at = asyncio.get_running_loop().time()
+
+    async def check(self, *, force: bool) -> None:
+        now = asyncio.get_running_loop().time()
+        if not force and now - self.checked_at < RECHECK_SECONDS:
+            return
+        async with _auth_gate():
+            viewer = await authenticate(self.ctx.services, self.token)
+        if viewer is None:
+            raise UseCaseError(
+                UNAUTHENTICATED, "The session or API token is no longer valid.", None
+            )
+        self.ctx.act_as(viewer)
+        self.checked_at = now
 
 
 async def event_stream(
@@ -116,15 +147,17 @@ async def event_stream(
     subscriber = bus.fanout.subscribe()
     if on_ready is not None:
         on_ready()
+    credentials = Credentials(ctx, token)
     try:
         while True:
             try:
                 signal = await asyncio.wait_for(subscriber.queue.get(), RECHECK_SECONDS)
             except TimeoutError:
                 signal = REVOKED  # time to check the credentials again
-            await _viewer_again(ctx, token)
-            if signal == REVOKED or isinstance(signal, str):
+            await credentials.check(force=signal == REVOKED)
+            if isinstance(signal, str):
                 continue
+            ctx.act_as(ctx.viewer)  # fresh loaders: the grants' facts as they are now
             try:
                 mine = [
                     e

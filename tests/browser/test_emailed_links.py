@@ -25,6 +25,7 @@ PAGES = [
     (lambda url: links.manage_bid_url(url, "pga_x"), "Your bid"),
     (lambda url: links.received_bid_url(url, 7), "Log in"),  # signed in: the bid
     (links.login_url, "Log in"),
+    (links.webhooks_url, "Log in"),  # signed in: the webhook endpoints
 ]
 
 

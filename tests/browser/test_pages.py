@@ -20,6 +20,7 @@ PAGES = {
         ("/directory-listing", "Directory listing", "form"),
         ("/collaborators", "Collaborators", "form"),
         ("/members", "Members", "table"),
+        ("/settings/webhooks", "Webhooks", "table"),
     ],
     "rep@limited.example": [
         ("/partners", "Partners", "table"),

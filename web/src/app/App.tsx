@@ -13,7 +13,7 @@ import {
   PrepaidAccountPage,
   ReceivedBidsPage,
 } from "../pages/partner";
-import { CollaboratorsPage, MembersPage } from "../pages/people";
+import { CollaboratorsPage, MembersPage, WebhooksPage } from "../pages/people";
 import { DirectoryPage, ManageBidPage, PostBidPage, VerifyBidPage } from "../pages/visitor";
 import { Select } from "../ui/form";
 import { ErrorBox, Loading, Page } from "../ui/status";
@@ -194,6 +194,7 @@ const ROUTES: [string, (p: Record<string, string>) => ReactNode][] = [
   ["/collaborators", () => <SignedIn><CollaboratorsPage /></SignedIn>],
   ["/members", () => <SignedIn><MembersPage /></SignedIn>],
   ["/partners", () => <SignedIn><PartnersPage /></SignedIn>],
+  ["/settings/webhooks", () => <SignedIn><WebhooksPage /></SignedIn>],
   ["/directory", () => <DirectoryPage />],
   ["/bids/new", () => <PostBidPage />],
   ["/bids/verify", () => <VerifyBidPage />],

@@ -11,6 +11,7 @@ import {
   MembersDocument,
   RemoveMemberDocument,
   SetCollaboratorRightsDocument,
+  WebhookEndpointsDocument,
   type Role,
 } from "../generated/graphql";
 import { Choice, Choices, Field, FormErrors, Select, Submit, type UserError } from "../ui/form";
@@ -182,5 +183,51 @@ function Rights({ memberId, name, clients, chosen, onDone }: { memberId: string;
       <Submit busy={state.fetching}>Save the rights</Submit>
       {saved && <p role="status">Saved: applies from {name}'s next request.</p>}
     </form>
+  );
+}
+
+/** The organization's webhook endpoints (the email about a disabled endpoint links here). */
+export function WebhooksPage() {
+  const { current } = useViewer();
+  const [result] = useQuery({
+    query: WebhookEndpointsDocument,
+    variables: { organizationId: current?.organization.id ?? "" },
+    pause: !current,
+  });
+  const node = result.data?.node?.__typename === "Organization" ? result.data.node : null;
+  return (
+    <Page title="Webhooks">
+      <QueryState fetching={result.fetching} error={result.error} hasData={!!node?.webhookEndpoints}>
+        {() => (
+          <table aria-label="Webhook endpoints">
+            <thead>
+              <tr>
+                <th scope="col">URL</th>
+                <th scope="col">Events</th>
+                <th scope="col">Status</th>
+                <th scope="col">Failing since</th>
+              </tr>
+            </thead>
+            <tbody>
+              {node!.webhookEndpoints!.edges.map(({ node: e }) => (
+                <tr key={e.id}>
+                  <td>{e.url}</td>
+                  <td>{e.eventKinds.map(label).join(", ")}</td>
+                  <td>{label(e.status)}</td>
+                  <td>
+                    <When iso={e.failingSince ?? e.disabledAt} />
+                  </td>
+                </tr>
+              ))}
+              {node!.webhookEndpoints!.edges.length === 0 && (
+                <tr>
+                  <td colSpan={4}>No webhook endpoint.</td>
+                </tr>
+              )}
+            </tbody>
+          </table>
+        )}
+      </QueryState>
+    </Page>
   );
 }
