@@ -16,6 +16,7 @@ from strawberry.schema.config import StrawberryConfig
 from schema.accounts import AccountMutations
 from schema.auth import AuthMutations
 from schema.bids import Bid, BidMutations, BidQueries, Offer
+from schema.catalog import CatalogQueries
 from schema.commerce import CommerceMutations, CommerceQueries, Order
 from schema.descriptions import describe
 from schema.errors import PublicErrors
@@ -35,7 +36,9 @@ from schema.webhooks import WEBHOOK_TYPES, WebhookMutations
 
 
 @strawberry.type(description="Read the partner program.")
-class Query(CoreQueries, LedgerQueries, CommerceQueries, ProgramQueries, BidQueries):
+class Query(
+    CoreQueries, LedgerQueries, CommerceQueries, CatalogQueries, ProgramQueries, BidQueries
+):
     pass
 
 

@@ -21,6 +21,10 @@ BOUNDED_LISTS = {
     "PartnerApplication.refusalReasons": "one per eligibility condition",
     "Viewer.memberships": "the organizations one person belongs to",
     "CollaboratorRights.clients": "the clients named in one collaborator's rights",
+    "Catalog.products": "the catalog's product kinds: configuration",
+    "Catalog.families": "the catalog's product families: configuration",
+    "CatalogFamily.quantityTiers": "a family's few quantity tiers",
+    "CatalogProduct.listPrices": "one per currency sold in",
 }
 
 
