@@ -8,13 +8,12 @@ from typing import Any
 
 import orjson
 from cross_web import HTTPException
-from sqlalchemy import text
 from starlette.applications import Starlette
 from starlette.middleware import Middleware
 from starlette.middleware.cors import CORSMiddleware
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
-from starlette.routing import Route, WebSocketRoute
+from starlette.routing import BaseRoute, Route, WebSocketRoute
 from starlette.types import Receive, Scope, Send
 from strawberry.asgi import GraphQL
 from strawberry.exceptions import ConnectionRejectionError
@@ -29,7 +28,10 @@ from app.exports import export_route
 from app.memory import tune_after_start_up
 from app.persisted_queries import PersistedQueries, PersistedQueryRefused
 from app.request_limits import RequestLimitExceeded, check_request
+from app.request_log import RequestLogMiddleware, RequestObserver
 from app.runtime import Runtime
+from config import tracing
+from config.logs import current_request
 from config.settings import Settings, get_settings
 from resolvers.auth import authenticate, bearer_token
 from resolvers.context import RequestContext
@@ -117,6 +119,11 @@ class PartnerGraphQL(GraphQL[RequestContext, None]):
                 viewer = await authenticate(self.runtime.services, token)
                 if viewer is not None:
                     context.act_as(viewer)
+                    record = current_request()
+                    if record is not None:
+                        record.user_id = viewer.user_id
+                        record.api_token_id = viewer.api_token_id
+                        record.organizations = sorted(viewer.memberships)
             request = kwargs["request"]
             answered = await idempotency_http.before(request, context, data)
             if answered is not None:
@@ -151,6 +158,7 @@ class PartnerGraphQL(GraphQL[RequestContext, None]):
 
 def create_app(settings: Settings | None = None, *, start_workers: bool = True) -> Starlette:
     settings = settings or get_settings()
+    tracing.setup_tracing("partnergraph-api")  # only if OTEL_* say so; before any engine
     runtime = Runtime(settings, start_workers=start_workers)
 
     @contextlib.asynccontextmanager
@@ -168,9 +176,8 @@ def create_app(settings: Settings | None = None, *, start_workers: bool = True) 
     async def readyz(request: Request) -> Response:
         checks: dict[str, str] = {}
         try:
-            async with runtime.services.sessionmaker() as session:
-                await session.execute(text("SELECT 1"))
-            checks["database"] = "ok"
+            schema = await runtime.check_schema()  # reaches the database, reads its version
+            checks["database"], checks["schema"] = "ok", schema
         except Exception as exc:
             checks["database"] = f"error: {type(exc).__name__}"
         checks.update(await runtime.check_broker())
@@ -180,18 +187,26 @@ def create_app(settings: Settings | None = None, *, start_workers: bool = True) 
         )
 
     graphql = PartnerGraphQL(runtime, settings)
+    routes: list[BaseRoute] = [
+        Route("/graphql", graphql, methods=["GET", "POST"]),
+        WebSocketRoute("/graphql", graphql),
+        Route("/healthz", healthz),
+        Route("/readyz", readyz),
+        export_route,
+        audit_export_route,
+    ]
+    observers: list[RequestObserver] = []
+    if settings.metrics_enabled:
+        from app.metrics import metrics_endpoint, observe_request
+
+        routes.append(Route("/metrics", metrics_endpoint(runtime)))
+        observers.append(observe_request)
+    # Last: the web console answers every other GET (its pages, the emailed links).
+    routes.extend(console.routes(settings))
     app = Starlette(
-        routes=[
-            Route("/graphql", graphql, methods=["GET", "POST"]),
-            WebSocketRoute("/graphql", graphql),
-            Route("/healthz", healthz),
-            Route("/readyz", readyz),
-            export_route,
-            audit_export_route,
-            # Last: the web console answers every other GET (its pages, the emailed links).
-            *console.routes(settings),
-        ],
+        routes=routes,
         middleware=[
+            Middleware(RequestLogMiddleware, observers=observers),
             Middleware(EdgeMiddleware, settings=settings),
             Middleware(
                 CORSMiddleware,
@@ -204,4 +219,15 @@ def create_app(settings: Settings | None = None, *, start_workers: bool = True) 
         lifespan=lifespan,
     )
     app.state.runtime = runtime
+    tracing.instrument_app(app)
     return app
+
+
+def served_app() -> Starlette:
+    """What `partnergraph serve` runs in each API process (uvicorn's factory): this
+    process's logging (a uvicorn worker is a new interpreter), then the app."""
+    from config.logs import configure_logging
+
+    settings = get_settings()
+    configure_logging(settings)
+    return create_app(settings)

@@ -1,5 +1,5 @@
 """What a process runs beside its requests: the engine, the broker, the outbox relay and,
-in the embedded default (no Redis), the in-process worker."""
+in the embedded default (no Redis), the in-process worker and the scheduler."""
 
 from __future__ import annotations
 
@@ -16,6 +16,7 @@ if TYPE_CHECKING:
 
     from resolvers.subscriptions.bus import EventBus
     from workers.outbox import Sweeper
+    from workers.scheduler import Scheduler
 
 log = logging.getLogger(__name__)
 
@@ -23,13 +24,14 @@ log = logging.getLogger(__name__)
 class Runtime:
     def __init__(self, settings: Settings, *, start_workers: bool = True) -> None:
         self.settings = settings
-        self.engine = make_engine(settings.database_url)
+        self.engine = make_engine(settings.database_url, pool_size=settings.database_pool_size)
         self.services = Services(settings=settings, sessionmaker=make_sessionmaker(self.engine))
         # Tests drive the outbox themselves; a served process relays it (and, without
         # Redis, also consumes it).
         self.start_workers = start_workers
         self.sweeper: Sweeper | None = None
         self.worker: dramatiq.Worker | None = None
+        self.scheduler: Scheduler | None = None
         self.bus: EventBus | None = None
 
     async def start(self) -> None:
@@ -47,7 +49,12 @@ class Runtime:
         self.services.after_commit = self.sweeper.kick
         self.sweeper.start()
         if is_inprocess(broker):
+            # The embedded default: nothing else runs the jobs nor the periodic ones.
+            from workers.scheduler import Scheduler
+
             self.worker = start_inprocess_worker(broker)
+            self.scheduler = Scheduler(self.services.sessionmaker, broker)
+            self.scheduler.start()
 
     async def _start_bus(self) -> None:
         """Live subscriptions: Redis pub/sub across API processes, in-process without Redis."""
@@ -63,6 +70,8 @@ class Runtime:
         install_bus(self.bus)
 
     async def stop(self) -> None:
+        if self.scheduler is not None:
+            await self.scheduler.stop()
         if self.bus is not None:
             from resolvers.subscriptions.bus import current_bus, install_bus
 
@@ -77,6 +86,19 @@ class Runtime:
 
             await asyncio.to_thread(stop_inprocess_worker, self.worker)
         await self.engine.dispose()
+        if self.start_workers:
+            from config.metrics import mark_process_dead
+
+            mark_process_dead()
+
+    async def check_schema(self) -> str:
+        """ "ok", or why the database is not at the migrations' head (for /readyz)."""
+        from db.migrate import current_revisions, schema_problem
+
+        async with self.engine.connect() as connection:
+            current = await connection.run_sync(current_revisions)
+        problem = schema_problem(current)
+        return "ok" if problem is None else f"error: {problem}"
 
     async def check_broker(self) -> dict[str, str]:
         if not self.settings.redis_url:

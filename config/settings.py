@@ -5,8 +5,9 @@ from __future__ import annotations
 import enum
 from functools import lru_cache
 from pathlib import Path
+from typing import Literal
 
-from pydantic import Field, SecretStr, model_validator
+from pydantic import Field, SecretStr, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 DEV_SECRET = "dev-only-secret-change-me"
@@ -24,6 +25,12 @@ class Settings(BaseSettings):
     database_url: str = Field(
         default="sqlite+aiosqlite:///./partnergraph.db",
         description="SQLAlchemy async URL; sqlite+aiosqlite or postgresql+asyncpg.",
+    )
+    database_pool_size: int = Field(
+        default=10,
+        ge=1,
+        description="PostgreSQL connections each API process keeps pooled; as many again "
+        "may open under load (max_overflow). A worker process uses half.",
     )
     redis_url: str | None = Field(
         default=None,
@@ -60,6 +67,11 @@ class Settings(BaseSettings):
     max_page_size: int = Field(default=100, ge=1, le=1000)
     outbox_sweep_seconds: float = Field(default=5.0, gt=0)
     outbox_stale_seconds: float = Field(default=30.0, gt=0)
+    outbox_sweep_in_workers: bool = Field(
+        default=True,
+        description="Every Dramatiq worker process also relays the outbox (so jobs go out "
+        "with no API process running).",
+    )
     query_depth_limit: int = 12
 
     # People: emailed links (issue 9). SPEC: a password reset link lasts one hour; member
@@ -129,6 +141,36 @@ class Settings(BaseSettings):
         description="CSP of HTML pages (the web console, GraphiQL in development): 'self' "
         "only, no data: URI, nothing inline (app/console.py serves them).",
     )
+
+    # --- Operations (issue 10): logs, metrics, traces ---
+    log_format: Literal["auto", "console", "json"] = Field(
+        default="auto",
+        description="Log lines: readable console text, or one JSON object per line; "
+        "auto = JSON in production, console otherwise.",
+    )
+    log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = Field(
+        default="INFO", description="The lowest level logged."
+    )
+
+    metrics_enabled: bool = Field(
+        default=False,
+        description="Serve Prometheus metrics: /metrics on the API, and on each worker "
+        "host the exposition port metrics_worker_port (keep both off the public network).",
+    )
+    metrics_worker_port: int = Field(
+        default=9191, ge=1, le=65535, description="Exposition port of the worker processes."
+    )
+
+    heartbeat_file: Path | None = Field(
+        default=None,
+        description="Each worker process touches this file every 10 s while it runs; "
+        "`partnergraph healthcheck --heartbeat FILE` is the worker's liveness check.",
+    )
+
+    @field_validator("log_level", mode="before")
+    @classmethod
+    def _upper_level(cls, value: object) -> object:
+        return value.upper() if isinstance(value, str) else value
 
     # --- Events for integrations (issue 11): webhooks, idempotency, subscriptions ---
     webhook_timeout_seconds: float = Field(

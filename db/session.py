@@ -28,12 +28,8 @@ from contextlib import asynccontextmanager
 from typing import Any
 
 from sqlalchemy import event
-from sqlalchemy.ext.asyncio import (
-    AsyncEngine,
-    AsyncSession,
-    async_sessionmaker,
-    create_async_engine,
-)
+from sqlalchemy.ext import asyncio as sa_asyncio
+from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 from sqlalchemy.pool import NullPool
 
 
@@ -45,15 +41,31 @@ def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
     cursor.close()
 
 
-def make_engine(url: str, *, pool_size: int = 10, echo: bool = False) -> AsyncEngine:
+def make_engine(
+    url: str, *, pool_size: int = 10, echo: bool = False, pool_name: str = "api"
+) -> AsyncEngine:
+    """An engine; ``pool_name`` labels its pool in the metrics (api, worker, scheduler)."""
     if url.startswith("sqlite"):
         # One file, several processes (API, worker): no pooled connections kept open.
-        engine = create_async_engine(url, echo=echo, poolclass=NullPool)
+        # Through the module: tracing (config.tracing) wraps it to trace every statement.
+        engine = sa_asyncio.create_async_engine(url, echo=echo, poolclass=NullPool)
         event.listen(engine.sync_engine, "connect", _sqlite_pragmas)
         return engine
-    return create_async_engine(
+    engine = sa_asyncio.create_async_engine(
         url, echo=echo, pool_size=pool_size, max_overflow=pool_size, pool_pre_ping=True
     )
+    _count_pool(engine, pool_name, pool_size * 2)
+    return engine
+
+
+def _count_pool(engine: AsyncEngine, name: str, size: int) -> None:
+    from config.metrics import DB_POOL_IN_USE, DB_POOL_SIZE
+
+    in_use, allowed = DB_POOL_IN_USE.labels(name), DB_POOL_SIZE.labels(name)
+    allowed.inc(size)
+    event.listen(engine.sync_engine, "checkout", lambda *_: in_use.inc())
+    event.listen(engine.sync_engine, "checkin", lambda *_: in_use.dec())
+    event.listen(engine.sync_engine, "engine_disposed", lambda *_: allowed.dec(size))
 
 
 def make_sessionmaker(engine: AsyncEngine) -> async_sessionmaker[AsyncSession]:

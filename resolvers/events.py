@@ -9,6 +9,7 @@ from typing import Any
 from sqlalchemy import event as sa_event
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from config.logs import job_context
 from db.models import AuditEvent, OutboxMessage
 
 SEND_EMAIL = "send_email"
@@ -98,8 +99,15 @@ def emit(
     """Queue a background job in the caller's transaction; it runs only if that commits.
 
     Payloads are JSON: IDs, strings and integer minor units, never Decimal or float.
+    The row also keeps where it comes from (the request id, the trace): the job's logs and
+    spans carry it.
     """
-    message = OutboxMessage(actor_name=actor_name, payload=payload, dedupe_key=dedupe_key)
+    message = OutboxMessage(
+        actor_name=actor_name,
+        payload=payload,
+        dedupe_key=dedupe_key,
+        context=job_context() or None,
+    )
     session.add(message)
     return message
 

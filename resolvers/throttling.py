@@ -49,6 +49,7 @@ from typing import TYPE_CHECKING
 from limits import RateLimitItem, parse_many
 from limits.aio.storage import MemoryStorage, RedisStorage, Storage
 
+from config.metrics import THROTTLED as THROTTLED_CALLS
 from config.settings import Settings
 from domain.error_codes import ErrorCode
 
@@ -137,6 +138,7 @@ class Throttler:
     async def hit(self, attempts: list[Attempt], now: float) -> None:
         """Count each attempt in each of its windows; raise `Throttled` if any is over."""
         retry_after = 0.0
+        refused_kind = ""
         for attempt in attempts:
             for item in self.items[(attempt.limit, attempt.dimension)]:
                 period = item.get_expiry()
@@ -151,7 +153,9 @@ class Throttler:
                     raise ThrottleStorageDown(str(exc)) from exc
                 if count > item.amount:
                     retry_after = max(retry_after, (window + 1) * period - now)
+                    refused_kind = attempt.limit.value
         if retry_after > 0:
+            THROTTLED_CALLS.labels(refused_kind).inc()
             raise Throttled(max(1, math.ceil(retry_after)))
 
 

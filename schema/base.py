@@ -11,6 +11,7 @@ from strawberry import relay
 from strawberry.relay.types import NodeType
 from strawberry.types.nodes import SelectedField, Selection
 
+from config.logs import note_error_code
 from domain import enums
 from domain.error_codes import ERROR_CODE_DESCRIPTIONS, ErrorCode
 from domain.errors import DomainError
@@ -79,6 +80,7 @@ class UserError:
 
     @classmethod
     def of(cls, error: DomainError) -> UserError:
+        note_error_code(error.code)  # the request's log line counts it
         return cls(field=field_path(error.field), message=error.message, code=error.code)
 
 

@@ -13,6 +13,7 @@ from strawberry.extensions import (
 from strawberry.extensions.query_depth_limiter import create_validator
 from strawberry.schema.config import StrawberryConfig
 
+from config import tracing
 from schema.accounts import AccountMutations
 from schema.auth import AuthMutations
 from schema.bids import Bid, BidMutations, BidQueries, Offer
@@ -25,6 +26,7 @@ from schema.grants import GrantMutations
 from schema.ledger import LedgerEntry, LedgerQueries
 from schema.lockdown import NoSuggestions
 from schema.members import MemberMutations
+from schema.operation_log import LoggedSchema, OperationLog
 from schema.program import PROGRAM_TYPES, ProgramMutations, ProgramQueries
 from schema.queries import CoreQueries
 from schema.request_rules import edge_rules
@@ -70,7 +72,9 @@ def build_schema(
         *edge_rules(max_list_length=max_list_length, introspection=introspection),
     )
     lockdown: list[type[SchemaExtension]] = [NoSuggestions] if production else []
-    schema = strawberry.Schema(
+    traced = tracing.graphql_extension()  # Strawberry's OpenTelemetry spans, when on
+    observed: list[type[SchemaExtension]] = [traced] if traced is not None else []
+    schema = LoggedSchema(
         query=Query,
         mutation=Mutation,
         subscription=Subscription,
@@ -100,7 +104,9 @@ def build_schema(
             lambda: ParserCache(maxsize=256),
             lambda: ValidationCache(maxsize=256),
             PublicErrors,
+            OperationLog,
             *lockdown,
+            *observed,
         ],
     )
     describe(schema._schema)

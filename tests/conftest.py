@@ -23,8 +23,10 @@ from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
 from app.asgi import create_app
 from config.settings import Settings
+from db.migrate import stamp_head
 from db.models import Base
 from db.session import make_engine, make_sessionmaker
+from tests.processes import children  # noqa: F401 - the fixture, for every test
 
 IN_CI = os.environ.get("CI") == "true"
 PG_ADMIN_URL = os.environ.get(
@@ -32,6 +34,25 @@ PG_ADMIN_URL = os.environ.get(
 )
 REDIS_URL = os.environ.get("PARTNERGRAPH_TEST_REDIS_URL", "redis://127.0.0.1:6379/0")
 TEST_SECRET = "test-secret-key-0123456789"
+
+#: Small pools for the app and workers the suite runs (and their child processes): with
+#: the suite's own engines it stays near 20 PostgreSQL connections (tests/pg_watch.py).
+os.environ.setdefault("PARTNERGRAPH_DATABASE_POOL_SIZE", "2")
+
+
+def _cheap_password_hashing() -> None:
+    """argon2id with its cheapest parameters in this process: the recommended ones cost
+    about 0.5 s a hash here, and the suite hashes and checks passwords hundreds of times.
+    The code path is the same; only the cost parameters (stored in each hash) differ."""
+    import argon2
+
+    from resolvers import auth
+
+    auth._hasher = argon2.PasswordHasher.from_parameters(argon2.profiles.CHEAPEST)
+    auth._DUMMY_HASH = auth._hasher.hash(uuid.uuid4().hex)
+
+
+_cheap_password_hashing()
 #: Every Redis key and PostgreSQL database a run makes carries this, so two runs (or a
 #: developer's server) sharing the servers never touch each other's data.
 RUN_ID = uuid.uuid4().hex[:10]
@@ -90,6 +111,7 @@ def create_tables(url: str) -> None:
         engine = make_engine(url)
         async with engine.begin() as conn:
             await conn.run_sync(Base.metadata.create_all)
+            await conn.run_sync(stamp_head)  # what `partnergraph migrate` leaves, at once
         await engine.dispose()
 
     asyncio.run(run())
@@ -258,3 +280,36 @@ def gid(type_name: str, pk: int) -> str:
     from schema.ids import encode_id
 
     return encode_id(type_name, pk)
+
+
+_watch: Any = None
+
+
+@pytest.fixture(scope="session", autouse=True)
+def _watch_pg_connections() -> Iterator[None]:
+    global _watch
+    if not _reachable("127.0.0.1", 5432):
+        yield
+        return
+    from tests.pg_watch import ConnectionWatch
+
+    _watch = ConnectionWatch(PG_ADMIN_URL, RUN_ID)
+    _watch.start()
+    yield
+    _watch.stop()
+
+
+def pytest_terminal_summary(terminalreporter: Any) -> None:
+    if _watch is not None:
+        terminalreporter.write_line(
+            f"PostgreSQL connections held by this run at most: {_watch.peak}"
+        )
+
+
+@pytest.fixture(scope="session", autouse=True)
+def _end_children_at_exit() -> Iterator[None]:
+    """No child process outlives the run, whatever happened to the test that started it."""
+    from tests.processes import end_all
+
+    yield
+    end_all()

@@ -9,10 +9,15 @@ subscribers (``resolvers.subscriptions.bus``).
 
 from __future__ import annotations
 
+from config import tracing
+from config.logs import configure_logging
+from config.settings import get_settings
 from resolvers.subscriptions.bus import RedisBus, install_bus
 from workers.broker import setup_broker
 from workers.runtime import current_settings
 
+configure_logging(get_settings())  # the worker command runs Dramatiq with --skip-logging
+tracing.setup_tracing("partnergraph-worker")  # only if OTEL_* say so
 broker = setup_broker()  # also imports every module of workers.broker.ACTOR_MODULES
 
 _settings = current_settings()

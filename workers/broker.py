@@ -22,6 +22,7 @@ from __future__ import annotations
 
 import importlib
 import logging
+import os
 import threading
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -110,6 +111,20 @@ def build_broker(
         return StubBroker(middleware=middleware)
     if settings.redis_url is None:
         raise ValueError("a Redis broker needs PARTNERGRAPH_REDIS_URL")
+    if settings.outbox_sweep_in_workers:
+        from workers.sweeping import OutboxSweeping
+
+        middleware.append(OutboxSweeping(settings))
+    if settings.heartbeat_file is not None:
+        from workers.heartbeat import Heartbeat
+
+        middleware.append(Heartbeat(settings.heartbeat_file))
+    if settings.metrics_enabled and os.environ.get("dramatiq_prom_db"):  # noqa: SIM112
+        # `partnergraph worker` set the samples folder up (config.metrics): Dramatiq's
+        # middleware counts messages and serves every process's samples, ours included.
+        from dramatiq.middleware.prometheus import Prometheus
+
+        middleware.append(Prometheus())
     # Fail fast when Redis is unreachable: the relay then leaves rows for the next sweep.
     pool = redis.ConnectionPool.from_url(
         settings.redis_url, socket_connect_timeout=REDIS_CONNECT_TIMEOUT_S, health_check_interval=30

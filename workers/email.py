@@ -62,6 +62,7 @@ import aiosmtplib
 import jinja2
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from config.metrics import EMAIL_FAILURES, EMAILS
 from config.settings import EmailBackend, Settings
 from db.models import OutboxMessage, utcnow
 from workers.outbox import PermanentJobError, outbox_actor
@@ -255,7 +256,12 @@ async def send_email_handler(session: AsyncSession, message: OutboxMessage) -> N
         raise EmailTemplateError(f"bad send_email payload: {exc!r}") from exc
     settings = current_settings()
     email = render_email(template, context, to=to, outbox_id=message.id, settings=settings)
-    await deliver(email, outbox_id=message.id, settings=settings)
+    try:
+        await deliver(email, outbox_id=message.id, settings=settings)
+    except Exception as exc:
+        EMAIL_FAILURES.labels(type(exc).__name__).inc()
+        raise
+    EMAILS.labels("sent").inc()
     # A secret (an invitation or verification token, or a link carrying one) has reached
     # its mailbox: do not keep it readable in the outbox, where only its digest should exist.
     secret_keys = [k for k, v in context.items() if k == "token" or "token=" in str(v)]

@@ -44,20 +44,28 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import time
 from collections.abc import Awaitable, Callable, Sequence
+from contextlib import ExitStack
 from datetime import timedelta
 from typing import Any
 
 import dramatiq
+import structlog
 from sqlalchemy import and_, false, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
+from config import tracing
+from config.logs import REQUEST_ID
+from config.metrics import JOB_DURATION, JOBS
 from config.settings import Settings
 from db.models import OutboxMessage, utcnow
+from resolvers.outage import is_outage
 from workers import broker as broker_module
 from workers.runtime import worker_sessionmaker
 
 logger = logging.getLogger(__name__)
+job_log = structlog.get_logger("partnergraph.job")
 
 Handler = Callable[[AsyncSession, OutboxMessage], Awaitable[None]]
 
@@ -116,23 +124,45 @@ async def process_once(
     commit it.
     """
     sm = sessionmaker if sessionmaker is not None else await worker_sessionmaker()
-    try:
-        async with sm() as session, session.begin():
-            message = await _lock_message(session, outbox_id)
-            if message is None:
-                logger.warning("outbox message %s not found; nothing to do", outbox_id)
-                return False
-            if message.processed_at is not None:
-                logger.info("outbox message %s already processed; skipped", outbox_id)
-                return False
-            await handler(session, message)
-            message.processed_at = utcnow()
-            message.attempts += 1
-            message.last_error = None
-    except Exception as exc:
-        await _record_failure(sm, outbox_id, exc)
-        raise
+    started = time.perf_counter()
+    actor, attempt = "unknown", 0
+    # The job's span (config.tracing) opens once the row is known and closes after the
+    # commit: the handler's statements and the commit are in it.
+    with structlog.contextvars.bound_contextvars(outbox_id=outbox_id), ExitStack() as span:
+        try:
+            async with sm() as session, session.begin():
+                message = await _lock_message(session, outbox_id)
+                if message is None:
+                    logger.warning("outbox message %s not found; nothing to do", outbox_id)
+                    return False
+                actor = message.actor_name
+                if message.processed_at is not None:
+                    logger.info("outbox message %s already processed; skipped", outbox_id)
+                    JOBS.labels(actor, "duplicate").inc()
+                    return False
+                structlog.contextvars.bind_contextvars(job=actor, **_log_context(message))
+                span.enter_context(tracing.job_span(actor, message.context, outbox_id=outbox_id))
+                await handler(session, message)
+                message.processed_at = utcnow()
+                message.attempts += 1
+                message.last_error = None
+                attempt = message.attempts
+        except Exception as exc:
+            await _record_failure(sm, outbox_id, exc)
+            JOBS.labels(actor, "failed").inc()
+            raise
+        finally:
+            structlog.contextvars.unbind_contextvars("job", REQUEST_ID)
+        seconds = time.perf_counter() - started
+        JOBS.labels(actor, "done").inc()
+        JOB_DURATION.labels(actor).observe(seconds)
+        job_log.info("job done", job=actor, attempt=attempt, duration_ms=round(seconds * 1000, 2))
     return True
+
+
+def _log_context(message: OutboxMessage) -> dict[str, str]:
+    context = message.context or {}
+    return {key: str(context[key]) for key in (REQUEST_ID,) if context.get(key)}
 
 
 async def _record_failure(
@@ -153,8 +183,15 @@ async def _record_failure(
                 .values(attempts=attempts, last_error=error, dispatched_at=utcnow())
                 .execution_options(synchronize_session=False)
             )
-    except Exception:
-        logger.exception("could not record the failure of outbox message %s", outbox_id)
+    except Exception as record_error:
+        if is_outage(record_error):  # the database out of reach too: Dramatiq retries
+            logger.warning(
+                "could not record the failure of outbox message %s (%s)",
+                outbox_id,
+                type(record_error).__name__,
+            )
+        else:
+            logger.exception("could not record the failure of outbox message %s", outbox_id)
     log = logger.error if permanent else logger.warning
     log("outbox message %s failed: %s", outbox_id, error)
 
@@ -171,7 +208,16 @@ def outbox_actor(
 
     def decorator(handler: Handler) -> Handler:
         async def run(outbox_id: int) -> None:
-            await process_once(int(outbox_id), handler)
+            try:
+                await process_once(int(outbox_id), handler)
+            except PermanentJobError:
+                raise
+            except Exception as exc:
+                if not is_outage(exc):
+                    raise  # unexpected: Dramatiq logs it once, with its traceback
+                # A service out of reach (SMTP, Redis, the database): the failure was
+                # logged in one line; Dramatiq retries with back-off, no traceback.
+                raise dramatiq.Retry(f"{type(exc).__name__}: {exc}") from exc
 
         run.__name__ = run.__qualname__ = actor_name
         run.__module__ = handler.__module__
@@ -400,8 +446,16 @@ class Sweeper:
             self._wake.clear()
             try:
                 await self.relay_all()
-            except Exception:
-                logger.exception("outbox sweep failed; retrying in %ss", self.interval_seconds)
+            except Exception as exc:
+                if is_outage(exc):  # the database or the broker out of reach: one line
+                    logger.warning(
+                        "outbox sweep failed (%s: %s); retrying in %ss",
+                        type(exc).__name__,
+                        str(exc).splitlines()[0] if str(exc) else "",
+                        self.interval_seconds,
+                    )
+                else:
+                    logger.exception("outbox sweep failed; retrying in %ss", self.interval_seconds)
             self.passes += 1
             if self._stopping:
                 return

@@ -71,7 +71,12 @@ async def worker_sessionmaker() -> async_sessionmaker[AsyncSession]:
     with _lock:
         entry = _engines.get(loop)
         if entry is None:
-            engine = make_engine(current_settings().database_url, pool_size=5)
+            settings = current_settings()
+            engine = make_engine(
+                settings.database_url,
+                pool_size=max(1, settings.database_pool_size // 2),
+                pool_name="worker",
+            )
             entry = (engine, make_sessionmaker(engine))
             _engines[loop] = entry
     return entry[1]

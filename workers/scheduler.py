@@ -239,7 +239,7 @@ async def serve(settings: Settings, stop: asyncio.Event | None = None) -> None:
     from workers.broker import setup_broker
 
     broker = setup_broker(settings)
-    engine = make_engine(settings.database_url, pool_size=2)
+    engine = make_engine(settings.database_url, pool_size=2, pool_name="scheduler")
     try:
         scheduler = Scheduler(make_sessionmaker(engine), broker)
         logger.info(

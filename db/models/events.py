@@ -47,5 +47,8 @@ class OutboxMessage(IdMixin, Base):
     processed_at: Mapped[datetime | None]
     attempts: Mapped[int] = mapped_column(Integer, default=0)
     last_error: Mapped[str | None] = mapped_column(Text)
+    # Where the job comes from, for its logs and traces: the request id (and the trace
+    # parent) of the request that enqueued it (config.logs.job_context).
+    context: Mapped[dict[str, Any] | None] = mapped_column(JSON)
 
     __table_args__ = (Index("ix_outbox_messages_pending", "processed_at", "dispatched_at"),)

@@ -2,18 +2,22 @@
 
 from __future__ import annotations
 
+import asyncio
 from pathlib import Path
 
 import httpx
 
 from app.asgi import create_app
 from config.settings import Settings
+from tests.conftest import create_tables
 
 
 async def test_probes_and_cors(tmp_path: Path) -> None:
+    url = f"sqlite+aiosqlite:///{tmp_path / 'h.db'}"
+    await asyncio.to_thread(create_tables, url)  # ready: the schema at the migrations' head
     settings = Settings(
         _env_file=None,  # type: ignore[call-arg]
-        database_url=f"sqlite+aiosqlite:///{tmp_path / 'h.db'}",
+        database_url=url,
         cors_origins=["https://app.example"],
     )
     app = create_app(settings, start_workers=False)

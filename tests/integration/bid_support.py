@@ -192,6 +192,8 @@ class WorkerProcess:
             "PARTNERGRAPH_DATABASE_URL": database_url,
             **redis.env(),
             "PARTNERGRAPH_EMAIL_BACKEND": "file",
+            # This test plays the API's relay and counts what it sends: no worker sweeper.
+            "PARTNERGRAPH_OUTBOX_SWEEP_IN_WORKERS": "false",
             "PARTNERGRAPH_EMAIL_FILE_DIR": str(mail_dir),
         }
         self.processes = processes

@@ -63,6 +63,8 @@ class Worker:
             "PARTNERGRAPH_DATABASE_URL": pg_url,
             **redis.env(),
             "PARTNERGRAPH_EMAIL_BACKEND": "file",
+            # This test plays the API's relay and counts what it sends: no worker sweeper.
+            "PARTNERGRAPH_OUTBOX_SWEEP_IN_WORKERS": "false",
             "PARTNERGRAPH_EMAIL_FILE_DIR": str(tmp / "mail"),
             "CASHBACK_TEST_DELAY_S": str(delay_s),
             "CASHBACK_TEST_JOURNAL": str(tmp / f"{name}.journal"),

@@ -79,6 +79,8 @@ class WorkerProcess:
             "PARTNERGRAPH_DATABASE_URL": settings.database_url,
             "PARTNERGRAPH_REDIS_URL": settings.redis_url or "",
             "PARTNERGRAPH_REDIS_NAMESPACE": settings.redis_namespace,
+            # This test plays the API's relay and counts what it sends: no worker sweeper.
+            "PARTNERGRAPH_OUTBOX_SWEEP_IN_WORKERS": "false",
             "PARTNERGRAPH_EMAIL_BACKEND": "file",
             "PARTNERGRAPH_EMAIL_FILE_DIR": str(settings.email_file_dir),
             "PARTNERGRAPH_EMAIL_FROM": settings.email_from,
