@@ -21,6 +21,7 @@ from schema.commerce import CommerceMutations, CommerceQueries, Order
 from schema.cost import QueryCost
 from schema.descriptions import describe
 from schema.errors import PublicErrors
+from schema.execution import FastExecutor
 from schema.grants import GrantMutations
 from schema.ledger import LedgerEntry, LedgerQueries
 from schema.lockdown import NoSuggestions
@@ -98,6 +99,7 @@ def build_schema(
             *WEBHOOK_TYPES,
         ],
         config=StrawberryConfig(disable_field_suggestions=production),
+        execution_context_class=FastExecutor,
         extensions=[
             lambda: AddValidationRules(list(rules)),
             lambda: MaxTokensLimiter(max_token_count=5000),
