@@ -24,18 +24,22 @@ def test_listen_url(host: str, port: int, url: str) -> None:
     assert listen_url(host, port) == url
 
 
-def test_serve_points_emailed_links_where_it_listens(monkeypatch: pytest.MonkeyPatch) -> None:
+def test_serve_points_emailed_links_where_it_listens(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
     """`partnergraph serve --port 8765` without PUBLIC_URL: links say :8765, not :8000;
     with PUBLIC_URL set, that wins."""
     seen: list[str] = []
     monkeypatch.setattr("uvicorn.run", lambda *a, **k: seen.append(get_settings().public_url))
     # serve writes PARTNERGRAPH_PUBLIC_URL for its workers: into a copy, not this process's.
     environ = {k: v for k, v in os.environ.items() if k != "PARTNERGRAPH_PUBLIC_URL"}
+    # serve refuses a database that is not at the migrations' head: a fresh one, migrated.
+    environ["PARTNERGRAPH_DATABASE_URL"] = f"sqlite+aiosqlite:///{tmp_path / 'serve.db'}"
     monkeypatch.setattr(os, "environ", environ)
     monkeypatch.chdir(Path(__file__).parent)  # no .env here
     get_settings.cache_clear()
     try:
-        assert cli.main(["serve", "--host", "127.0.0.1", "--port", "8765"]) == 0
+        assert cli.main(["serve", "--host", "127.0.0.1", "--port", "8765", "--migrate"]) == 0
         environ["PARTNERGRAPH_PUBLIC_URL"] = "https://partners.example"
         get_settings.cache_clear()
         assert cli.main(["serve", "--port", "8765"]) == 0
