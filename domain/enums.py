@@ -79,3 +79,30 @@ class MemberInvitationStatus(enum.StrEnum):
     ACCEPTED = "ACCEPTED"
     CANCELLED = "CANCELLED"
     EXPIRED = "EXPIRED"
+
+
+class ProductFamily(enum.StrEnum):
+    """The catalog's product families: partner discounts and quantity tiers are per family."""
+
+    WEB_HOSTING = "WEB_HOSTING"
+    MAIL_HOSTING = "MAIL_HOSTING"
+    DOMAINS = "DOMAINS"
+    STORAGE = "STORAGE"
+    CLOUD = "CLOUD"
+
+
+class ProductKind(enum.StrEnum):
+    """What can be ordered. The API names them in capitals (WEB_HOSTING); the value is the
+    kind stored on products and orders and written in exports and events (web_hosting)."""
+
+    WEB_HOSTING = "web_hosting"
+    MAIL_HOSTING = "mail_hosting"
+    DOMAIN_CH = "domain_ch"
+    DOMAIN_LI = "domain_li"
+    DOMAIN_COM = "domain_com"
+    DOMAIN_FR = "domain_fr"
+    DOMAIN_DE = "domain_de"
+    DOMAIN_EU = "domain_eu"
+    KDRIVE = "kdrive"
+    SWISS_BACKUP = "swiss_backup"
+    PUBLIC_CLOUD = "public_cloud"

@@ -45,6 +45,7 @@ class ErrorCode(enum.StrEnum):
     INTERNAL_SERVER_ERROR = "INTERNAL_SERVER_ERROR"
     INVALID_ACCOUNT = "INVALID_ACCOUNT"
     INVALID_AMOUNT = "INVALID_AMOUNT"
+    INVALID_BASKET = "INVALID_BASKET"
     INVALID_CREDENTIALS = "INVALID_CREDENTIALS"
     INVALID_CURSOR = "INVALID_CURSOR"
     INVALID_DEADLINE = "INVALID_DEADLINE"
@@ -179,6 +180,8 @@ ERROR_CODE_DESCRIPTIONS: Final[dict[ErrorCode, str]] = {
     ErrorCode.INTERNAL_SERVER_ERROR: "An unexpected error; its details stay in the server logs.",
     ErrorCode.INVALID_ACCOUNT: "A ledger account name is invalid.",
     ErrorCode.INVALID_AMOUNT: "An amount is not a valid, finite, non-negative amount of money.",
+    ErrorCode.INVALID_BASKET: "A basket has no line, too many lines, or both `lines` and the "
+    "deprecated single-product fields.",
     ErrorCode.INVALID_CREDENTIALS: "The email or password is wrong.",
     ErrorCode.INVALID_CURSOR: "A paging cursor is not valid.",
     ErrorCode.INVALID_DEADLINE: "The deadline is not in the allowed range.",

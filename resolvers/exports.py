@@ -29,7 +29,7 @@ from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from strawberry.relay import to_base64
 
-from db.models import Invoice, InvoiceLine, Order, Product
+from db.models import Invoice, InvoiceLine, Order, OrderLine, Product
 from domain.access import (
     ClientVisibility,
     GrantFacts,
@@ -199,26 +199,37 @@ async def billing_csv(services: Services, scope: BillingScope) -> AsyncIterator[
         )
 
     async def render_orders(session: AsyncSession, rows: list[Any]) -> str:
+        # One row per order line (an order of several products has several).
+        lines: dict[int, list[OrderLine]] = {}
+        for line in await session.scalars(
+            select(OrderLine)
+            .where(OrderLine.order_id.in_([order.id for order, _ in rows]))
+            .order_by(OrderLine.order_id, OrderLine.position)
+        ):
+            lines.setdefault(line.order_id, []).append(line)
         out = []
         for order, number in rows:
             readable = order.payer_id in scope.invoice_payer_ids
-            out.append(
-                (
-                    "order",
-                    to_base64("Order", order.id),
-                    _date(order.created_at),
-                    to_base64("Product", order.product_id) if order.product_id else "",
-                    order.product_kind,
-                    order.kind.value,
-                    order.quantity,
-                    "",
-                    "",
-                    order.currency.value,
-                    _amount(order.amount_due) if readable else "",
-                    number if readable else "",
-                    order.payer_side.value,
+            for line in lines.get(order.id, []):
+                if not scope.all_products and line.product_id not in scope.product_ids:
+                    continue
+                out.append(
+                    (
+                        "order",
+                        to_base64("Order", order.id),
+                        _date(order.created_at),
+                        to_base64("Product", line.product_id) if line.product_id else "",
+                        line.product_kind,
+                        order.kind.value,
+                        line.quantity,
+                        "",
+                        "",
+                        order.currency.value,
+                        _amount(line.amount_due) if readable else "",
+                        number if readable else "",
+                        order.payer_side.value,
+                    )
                 )
-            )
         return _csv(out)
 
     async def render_invoices(session: AsyncSession, rows: list[Any]) -> str:

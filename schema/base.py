@@ -32,6 +32,8 @@ ProductStatus = enums.ProductStatus
 InvoiceStatus = enums.InvoiceStatus
 OrganizationKind = enums.OrganizationKind
 ApiTokenAccess = enums.ApiTokenAccess
+ProductFamily = enums.ProductFamily
+ProductKind = enums.ProductKind
 
 # Registered once with Strawberry (it marks the class); the names stay real types for mypy.
 for _enum, _description in [
@@ -46,6 +48,8 @@ for _enum, _description in [
     (InvoiceStatus, "An invoice's payment status."),
     (OrganizationKind, "A company or an individual."),
     (ApiTokenAccess, "What an API token may do: read, or read and write."),
+    (ProductFamily, "A product family: partner discounts and quantity tiers are per family."),
+    (ProductKind, "What can be ordered: each kind has list prices (see `catalog`)."),
 ]:
     strawberry.enum(_enum, description=_description)
 
@@ -56,6 +60,11 @@ strawberry.enum(
 )
 for _value in ErrorCode.__strawberry_definition__.values:  # type: ignore[attr-defined]
     _value.description = ERROR_CODE_DESCRIPTIONS[ErrorCode(_value.value)]
+
+
+def product_families(values: Iterable[str] | None) -> list[ProductFamily]:
+    """Stored family names as the enum (they are validated on the way in)."""
+    return [ProductFamily(value) for value in values or ()]
 
 
 def field_path(field: str | None) -> list[str] | None:

@@ -39,9 +39,11 @@ from schema.base import (
     First,
     Last,
     Money,
+    ProductFamily,
     UserError,
     mutate,
     page_request,
+    product_families,
     to_connection,
 )
 from schema.context import Info
@@ -138,7 +140,9 @@ class Offer(relay.Node):
 class Bid(relay.Node):
     id: relay.NodeID[int]
     description: str = strawberry.field(description="What the author needs.")
-    product_families: list[str] = strawberry.field(description="The product families wanted.")
+    product_families: list[ProductFamily] = strawberry.field(
+        description="The product families wanted."
+    )
     budget: Money = strawberry.field(description="The author's budget.")
     language: str = strawberry.field(description="The project's language (ISO 639-1).")
     region: str = strawberry.field(description="The project's region (ISO 3166).")
@@ -156,7 +160,7 @@ class Bid(relay.Node):
         return cls(
             id=row.id,
             description=row.description,
-            product_families=list(row.product_families),
+            product_families=product_families(row.product_families),
             budget=Money(amount=Decimal(row.budget_amount), currency=row.currency),
             language=row.language,
             region=row.region,
@@ -271,7 +275,7 @@ class BidMoneyInput:
 )
 class PostBidInput:
     description: str = strawberry.field(description="What you need (20-4000 characters).")
-    product_families: list[str] = strawberry.field(description="E.g. WEB_HOSTING, STORAGE.")
+    product_families: list[ProductFamily] = strawberry.field(description="What you need.")
     budget: BidMoneyInput = strawberry.field(description="Your budget.")
     language: str = strawberry.field(description="ISO 639-1 code, e.g. fr.")
     region: str = strawberry.field(description="ISO 3166 code, e.g. CH or CH-VD.")

@@ -10,16 +10,18 @@ import strawberry
 from domain.pricing import Catalog as CatalogData
 from domain.pricing import ProductSpec
 from resolvers.commerce.inputs import CATALOG
-from schema.base import Money
+from schema.base import Money, ProductFamily, ProductKind
 from schema.context import Info
-
-DOMAIN_FAMILY = "DOMAINS"
 
 
 @strawberry.type(description="A product kind of the catalog and its list prices.")
 class CatalogProduct:
-    kind: str = strawberry.field(description="The kind to order or quote, e.g. web_hosting.")
-    family: str = strawberry.field(description="Its family, e.g. WEB_HOSTING.")
+    product_kind: ProductKind = strawberry.field(description="The kind to order or quote.")
+    kind: str = strawberry.field(
+        description="The kind as a string, e.g. web_hosting.",
+        deprecation_reason="Use `productKind`, the same kind as a ProductKind value.",
+    )
+    family: ProductFamily = strawberry.field(description="Its family.")
     list_prices: list[Money] = strawberry.field(
         description="Its list price per unit and month, in each currency it is sold in."
     )
@@ -30,11 +32,12 @@ class CatalogProduct:
     @classmethod
     def of(cls, spec: ProductSpec) -> CatalogProduct:
         extension = None
-        if spec.family == DOMAIN_FAMILY and spec.kind.startswith("domain_"):
+        if spec.family == ProductFamily.DOMAINS and spec.kind.startswith("domain_"):
             extension = "." + spec.kind.removeprefix("domain_")
         return cls(
+            product_kind=ProductKind(spec.kind),
             kind=spec.kind,
-            family=spec.family,
+            family=ProductFamily(spec.family),
             list_prices=[Money(amount=p, currency=c) for c, p in spec.list_prices.items()],
             domain_extension=extension,
         )
@@ -48,7 +51,7 @@ class QuantityTier:
 
 @strawberry.type(description="A product family: its quantity tiers and partner discount.")
 class CatalogFamily:
-    family: str = strawberry.field(description="The family, e.g. WEB_HOSTING.")
+    family: ProductFamily = strawberry.field(description="The family.")
     quantity_tiers: list[QuantityTier] = strawberry.field(
         description="The decreasing rates by quantity; empty when the family has none."
     )
@@ -73,7 +76,7 @@ class Catalog:
             products=[CatalogProduct.of(spec) for spec in catalog.products.values()],
             families=[
                 CatalogFamily(
-                    family=family,
+                    family=ProductFamily(family),
                     quantity_tiers=[
                         QuantityTier(min_quantity=t.min_quantity, rate=t.rate)
                         for t in catalog.quantity_tiers.get(family, ())

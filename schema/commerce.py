@@ -1,4 +1,5 @@
-"""Commerce in the graph: the `quote` query, `placeOrder` / `renewProduct`, the Order node."""
+"""Commerce in the graph: `placeOrder` / `renewProduct`, the Order node and its lines
+(the `quote` query and the basket inputs live in `schema.quotes`)."""
 
 from __future__ import annotations
 
@@ -13,136 +14,19 @@ from strawberry import relay
 from db import models
 from db.models import OrderKind
 from domain.access import can_read_invoice, can_see_order, has_billing_rights
-from domain.money import Money as DomainMoney
-from domain.money import round_cents
 from resolvers import commerce as use_cases
 from resolvers.loaders.commerce import commerce_loaders
-from schema.base import Currency, Money, Side, UserError, mutate
+from schema.base import Currency, Money, ProductFamily, ProductKind, Side, UserError, mutate
 from schema.context import Info
 from schema.ids import decode_id, primary_keys
 from schema.permissions import Forbidden, IsAuthenticated
+from schema.quotes import FIRST_LINE, LEGACY_INPUT, OrderLineInput, _Basket, basket_lines
+from schema.quotes import client_ref as _client
+from schema.quotes import money as _money
+from schema.quotes import rate as _rate
 from schema.types import Invoice, Product
 
 strawberry.enum(OrderKind, description="A new product (ORDER) or one more period (RENEWAL).")
-
-
-def _rate(value: Decimal) -> Decimal:
-    """A rate as a decimal string with at least two decimals: 0.25, 0.20, 0.00, 0.125."""
-    rate = Decimal(value)
-    cents = rate.quantize(Decimal("0.01"))
-    return cents if cents == rate else rate.normalize()
-
-
-def _money(amount: Decimal, currency: Currency) -> Money:
-    return Money(amount=round_cents(Decimal(amount)), currency=currency)
-
-
-def _of(value: DomainMoney) -> Money:
-    return _money(value.amount, value.currency)
-
-
-# -- quote ----------------------------------------------------------------------------------
-
-
-@strawberry.type(
-    description="A price, step by step (SPEC 'Prices, discounts and cashback'), and who "
-    "would pay. Public price = list total x (1 - decreasing rate); partner price = list "
-    "total x (1 - partner discount) x (1 - decreasing rate); cashback = public - partner."
-)
-class Quote:
-    product_kind: str = strawberry.field(description="The catalog kind, e.g. web_hosting.")
-    product_family: str = strawberry.field(description="Its family, e.g. WEB_HOSTING.")
-    quantity: int = strawberry.field(description="Units, for one month.")
-    currency: Currency = strawberry.field(description="The client organization's currency.")
-    unit_list_price: Money = strawberry.field(description="List price of one unit per month.")
-    list_total: Money = strawberry.field(description="Unit list price x quantity.")
-    decreasing_rate: Decimal = strawberry.field(
-        description="The volume rate for this quantity, a decimal fraction (0.25 = 25 %)."
-    )
-    public_price: Money = strawberry.field(description="List total after the decreasing rate.")
-    partner_discount_rate: Decimal = strawberry.field(
-        description="The partner discount of the product family, a decimal fraction."
-    )
-    after_partner_discount: Money = strawberry.field(
-        description="List total after the partner discount only (an intermediate step)."
-    )
-    partner_price: Money = strawberry.field(
-        description="After the partner discount, then the decreasing rate."
-    )
-    cashback: Money = strawberry.field(description="Public price - partner price.")
-    partner_discount_applies: bool = strawberry.field(
-        description="True when the partner price is paid (a partner paying for its client)."
-    )
-    amount_due: Money = strawberry.field(description="What the payer would pay.")
-    orderer: Side = strawberry.field(description="Who would order: the client or the partner.")
-    payer: Side = strawberry.field(description="Who would pay, per the grant.")
-    partner_earns_cashback: bool = strawberry.field(
-        description="True when the partner would be credited `cashbackDue`."
-    )
-    cashback_due: Money = strawberry.field(
-        description="The cashback the partner would be credited (zero when none)."
-    )
-
-    @classmethod
-    def of(cls, priced: use_cases.PricedOrder) -> Quote:
-        q = priced.quote
-        return cls(
-            product_kind=q.kind,
-            product_family=q.family,
-            quantity=q.quantity,
-            currency=q.currency,
-            unit_list_price=_of(q.unit_list_price),
-            list_total=_of(q.list_total),
-            decreasing_rate=_rate(q.decreasing_rate),
-            public_price=_of(q.public_price),
-            partner_discount_rate=_rate(q.partner_discount_rate),
-            after_partner_discount=_of(q.after_partner_discount),
-            partner_price=_of(q.partner_price),
-            cashback=_of(q.cashback),
-            partner_discount_applies=q.partner_discount_applies,
-            amount_due=_of(q.amount_due),
-            orderer=priced.orderer,
-            payer=priced.payer,
-            partner_earns_cashback=priced.earns_cashback,
-            cashback_due=_of(priced.cashback_due),
-        )
-
-
-def _client(value: relay.GlobalID | None) -> use_cases.ClientRef | None:
-    """A client by its Client ID (a partner's view) or its Organization ID."""
-    if value is None:
-        return None
-    if value.type_name == "Client":
-        return use_cases.ClientRef(grant_id=decode_id(value, "Client", "clientId"))
-    return use_cases.ClientRef(organization_id=decode_id(value, "Organization", "clientId"))
-
-
-@strawberry.input(description="The fields a quote and an order share.")
-class _Basket:
-    organization_id: relay.GlobalID = strawberry.field(
-        description="The acting organization: the client itself, or the partner."
-    )
-    client_id: relay.GlobalID | None = strawberry.field(
-        default=None,
-        description="The client (a Client or an Organization ID); default: the acting "
-        "organization orders for itself.",
-    )
-    product_kind: str = strawberry.field(description="A catalog kind, e.g. web_hosting.")
-    quantity: int = strawberry.field(description="Units, 1 to the catalog maximum.")
-    currency: str | None = strawberry.field(
-        default=None, description="CHF or EUR; default and only accepted: the client's."
-    )
-
-
-@strawberry.input(description="A basket to price for an acting organization.")
-class QuoteInput(_Basket):
-    pass
-
-
-@strawberry.type(description="A quote, or why there is none.")
-class QuotePayload:
-    user_errors: list[UserError] = strawberry.field(description="Why there is no quote.")
-    quote: Quote | None = strawberry.field(default=None, description="The quote.")
 
 
 # -- the Order node -------------------------------------------------------------------------
@@ -169,10 +53,14 @@ class ReadsOrderCashback(Forbidden):
 
 @strawberry.type(description="An order's prices as invoiced (paying organization only).")
 class OrderAmounts:
-    list_total: Money = strawberry.field(description="Unit list price x quantity.")
-    decreasing_rate: Decimal = strawberry.field(description="The volume rate applied.")
+    list_total: Money = strawberry.field(description="The lines' list totals, summed.")
+    decreasing_rate: Decimal = strawberry.field(
+        description="The first line's volume rate.", deprecation_reason=FIRST_LINE
+    )
     public_price: Money = strawberry.field(description="List total after the decreasing rate.")
-    partner_discount_rate: Decimal = strawberry.field(description="The family's discount.")
+    partner_discount_rate: Decimal = strawberry.field(
+        description="The first line's family discount.", deprecation_reason=FIRST_LINE
+    )
     partner_discount_applied: bool = strawberry.field(
         description="True when the partner price was paid."
     )
@@ -188,9 +76,15 @@ class OrderAmounts:
 class Order(relay.Node):
     id: relay.NodeID[int]
     kind: OrderKind = strawberry.field(description="ORDER or RENEWAL.")
-    product_kind: str = strawberry.field(description="The catalog kind.")
-    product_family: str = strawberry.field(description="The product family.")
-    quantity: int = strawberry.field(description="Units ordered, for one month.")
+    product_kind: str = strawberry.field(
+        description="The first line's catalog kind.", deprecation_reason=FIRST_LINE
+    )
+    product_family: str = strawberry.field(
+        description="The first line's product family.", deprecation_reason=FIRST_LINE
+    )
+    quantity: int = strawberry.field(
+        description="The first line's units, for one month.", deprecation_reason=FIRST_LINE
+    )
     currency: Currency = strawberry.field(description="The order's currency (the client's).")
     created_at: datetime = strawberry.field(description="When it was placed.")
     ordered_by: Side = strawberry.field(description="The client itself, or its partner.")
@@ -217,12 +111,17 @@ class Order(relay.Node):
         org = await info.context.loaders.organization.load(self.row.client_id)
         return org.name if org else ""
 
-    @strawberry.field(description="The product installed or renewed, if the viewer sees it.")
+    @strawberry.field(
+        description="The first line's product, if the viewer sees it.",
+        deprecation_reason=FIRST_LINE,
+    )
     async def product(self, info: Info) -> Product | None:
-        if self.row.product_id is None:
-            return None
-        found = await Product.resolve_nodes(info=info, node_ids=[str(self.row.product_id)])
-        return next(iter(found), None)
+        return await _visible_product(info, self.row.product_id)
+
+    @strawberry.field(description="Its lines: one product each (a renewal has one).")
+    async def lines(self, info: Info) -> list[OrderLine]:
+        rows = await commerce_loaders(info.context).order_lines.load(self.row.id)
+        return [OrderLine(row=row, order=self.row) for row in rows]
 
     @strawberry.field(
         description="The prices as invoiced; the paying organization's billing members only.",
@@ -276,6 +175,68 @@ class Order(relay.Node):
         return result
 
 
+async def _visible_product(info: Info, product_id: int | None) -> Product | None:
+    if product_id is None:
+        return None
+    found = await Product.resolve_nodes(info=info, node_ids=[str(product_id)])
+    return next(iter(found), None)
+
+
+class ReadsOrderLineAmounts(Forbidden):
+    """A line's amounts: the paying organization's billing members only."""
+
+    def has_permission(self, source: Any, info: Info, **kwargs: Any) -> bool:
+        return can_read_invoice(info.context.viewer, source.order.payer_id)
+
+
+@strawberry.type(description="A line's prices as invoiced (paying organization only).")
+class OrderLineAmounts:
+    list_total: Money = strawberry.field(description="Unit list price x quantity.")
+    decreasing_rate: Decimal = strawberry.field(description="The volume rate applied.")
+    public_price: Money = strawberry.field(description="List total after the decreasing rate.")
+    partner_discount_rate: Decimal = strawberry.field(description="The family's discount.")
+    partner_price: Money = strawberry.field(description="The partner price.")
+    amount_due: Money = strawberry.field(description="What was invoiced for the line.")
+
+
+@strawberry.type(description="One product of an order, as ordered or renewed.")
+class OrderLine:
+    row: strawberry.Private[models.OrderLine]
+    order: strawberry.Private[models.Order]
+
+    @strawberry.field(description="The kind ordered.")
+    def product_kind(self) -> ProductKind:
+        return ProductKind(self.row.product_kind)
+
+    @strawberry.field(description="Its family.")
+    def product_family(self) -> ProductFamily:
+        return ProductFamily(self.row.product_family)
+
+    @strawberry.field(description="Units, for one month.")
+    def quantity(self) -> int:
+        return self.row.quantity
+
+    @strawberry.field(description="The product installed or renewed, if the viewer sees it.")
+    async def product(self, info: Info) -> Product | None:
+        return await _visible_product(info, self.row.product_id)
+
+    @strawberry.field(
+        description="The line's prices as invoiced; the paying organization's billing "
+        "members only.",
+        permission_classes=[ReadsOrderLineAmounts],
+    )
+    def amounts(self) -> OrderLineAmounts | None:
+        row, currency = self.row, self.order.currency
+        return OrderLineAmounts(
+            list_total=_money(row.list_total, currency),
+            decreasing_rate=_rate(row.decreasing_rate),
+            public_price=_money(row.public_price, currency),
+            partner_discount_rate=_rate(row.partner_discount_rate),
+            partner_price=_money(row.partner_price, currency),
+            amount_due=_money(row.amount_due, currency),
+        )
+
+
 async def _visible(info: Info, row: models.Order) -> bool:
     grants = await info.context.loaders.live_grants_on_client.load(row.client_id)
     return can_see_order(info.context.viewer, row.client_id, row.payer_id, row.product_id, grants)
@@ -284,10 +245,17 @@ async def _visible(info: Info, row: models.Order) -> bool:
 # -- mutations ------------------------------------------------------------------------------
 
 
-@strawberry.input(description="Order a new product, installed in the client organization.")
+@strawberry.input(
+    description="Order new products, installed in the client organization: one order, one invoice."
+)
 class PlaceOrderInput(_Basket):
+    lines: list[OrderLineInput] | None = strawberry.field(
+        default=None, description="1 to 50 lines (or the deprecated `productKind`)."
+    )
     product_name: str | None = strawberry.field(
-        default=None, description="A name for the new product (default: its kind)."
+        default=None,
+        description="A name for the product of `productKind` (default: its kind).",
+        deprecation_reason=LEGACY_INPUT,
     )
     payer: Side | None = strawberry.field(
         default=None,
@@ -358,33 +326,11 @@ async def _run(info: Info, action: Callable[[], Awaitable[use_cases.OrderResult]
 
 
 @strawberry.type
-class CommerceQueries:
-    @strawberry.field(
-        description="Price a basket for an acting organization, every step shown, and who "
-        "would pay. Writes nothing.",
-        permission_classes=[IsAuthenticated],
-    )
-    async def quote(self, info: Info, input: QuoteInput) -> QuotePayload:
-        async def run() -> dict[str, object]:
-            priced = await use_cases.quote(
-                info.context,
-                organization_id=decode_id(input.organization_id, "Organization", "organizationId"),
-                client=_client(input.client_id),
-                kind=input.product_kind,
-                quantity=input.quantity,
-                currency=input.currency,
-            )
-            return {"quote": Quote.of(priced)}
-
-        return await mutate(QuotePayload, run)
-
-
-@strawberry.type
 class CommerceMutations:
     @strawberry.mutation(
-        description="Order a new product for a client (the client itself, or its partner "
-        "under an active FULL grant). The payer follows the grant; one invoice in the "
-        "paying organization.",
+        description="Order new products for a client (the client itself, or its partner "
+        "under an active FULL grant): one order of 1 to 50 lines. The payer follows the "
+        "grant; one invoice in the paying organization.",
         permission_classes=[IsAuthenticated],
     )
     async def place_order(self, info: Info, input: PlaceOrderInput) -> OrderPayload:
@@ -394,10 +340,8 @@ class CommerceMutations:
                 info.context,
                 organization_id=decode_id(input.organization_id, "Organization", "organizationId"),
                 client=_client(input.client_id),
-                kind=input.product_kind,
-                quantity=input.quantity,
+                lines=basket_lines(input),
                 currency=input.currency,
-                product_name=input.product_name,
                 payer=input.payer,
                 expected_amount_due=input.expected_amount_due,
                 idempotency_key=input.idempotency_key,

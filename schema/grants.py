@@ -14,7 +14,7 @@ import strawberry
 from db import models
 from domain.grants import Access, Term
 from resolvers import grants as use_cases
-from schema.base import AccessLevel, PaymentMethods, UserError, mutate
+from schema.base import AccessLevel, PaymentMethods, ProductFamily, UserError, mutate
 from schema.context import Info
 from schema.ids import decode_id
 from schema.permissions import IsAuthenticated, IsPerson
@@ -32,7 +32,7 @@ class AccessInput:
     product_ids: list[strawberry.ID] | None = strawberry.field(
         default=None, description="LIMITED, set by a client: the products granted."
     )
-    product_families: list[str] | None = strawberry.field(
+    product_families: list[ProductFamily] | None = strawberry.field(
         default=None,
         description="LIMITED, asked by a partner (which cannot see the products yet).",
     )
@@ -44,7 +44,7 @@ class AccessInput:
             product_ids=frozenset(
                 decode_id(p, "Product", "access.productIds") for p in self.product_ids or []
             ),
-            families=frozenset(f.strip().upper() for f in self.product_families or []),
+            families=frozenset(f.value for f in self.product_families or []),
         )
 
 

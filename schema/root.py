@@ -17,7 +17,7 @@ from schema.accounts import AccountMutations
 from schema.auth import AuthMutations
 from schema.bids import Bid, BidMutations, BidQueries, Offer
 from schema.catalog import CatalogQueries
-from schema.commerce import CommerceMutations, CommerceQueries, Order
+from schema.commerce import CommerceMutations, Order
 from schema.cost import QueryCost
 from schema.descriptions import describe
 from schema.errors import PublicErrors
@@ -29,6 +29,7 @@ from schema.members import MemberMutations
 from schema.operation_log import LoggedSchema, OperationLog
 from schema.program import PROGRAM_TYPES, ProgramMutations, ProgramQueries
 from schema.queries import CoreQueries
+from schema.quotes import QuoteQueries
 from schema.request_rules import EdgeValidationCache, alias_limit, edge_rules
 from schema.subscriptions import Subscription
 from schema.types import Client, Grant, Invoice, Organization, Partner, Product, User
@@ -38,9 +39,7 @@ from schema.webhooks import WEBHOOK_TYPES, WebhookMutations
 
 
 @strawberry.type(description="Read the partner program.")
-class Query(
-    CoreQueries, LedgerQueries, CommerceQueries, CatalogQueries, ProgramQueries, BidQueries
-):
+class Query(CoreQueries, LedgerQueries, QuoteQueries, CatalogQueries, ProgramQueries, BidQueries):
     pass
 
 

@@ -4,7 +4,7 @@ from db.models.base import Base, utcnow
 from db.models.bids import Bid, BidDelivery, Offer
 from db.models.billing import Invoice, InvoiceLine
 from db.models.catalog import Partner, Product
-from db.models.commerce import InvoiceCounter, Order, OrderKind
+from db.models.commerce import InvoiceCounter, Order, OrderKind, OrderLine
 from db.models.events import AuditEvent, OutboxMessage
 from db.models.grants import Grant, GrantProduct
 from db.models.idempotency import IdempotencyKey
@@ -70,6 +70,7 @@ __all__ = [
     "Offer",
     "Order",
     "OrderKind",
+    "OrderLine",
     "Organization",
     "OutboxMessage",
     "Partner",

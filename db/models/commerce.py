@@ -39,7 +39,20 @@ def Rate() -> Numeric[Any]:
     return Numeric(5, 4, asdecimal=True)
 
 
-class Order(IdMixin, CreatedMixin, Base):
+class FrozenPrices:
+    """The quote, frozen: list_total -> public_price (decreasing rate) and partner_price
+    (partner discount, then decreasing rate); cashback = public_price - partner_price."""
+
+    list_total: Mapped[Decimal] = mapped_column(Amount())
+    decreasing_rate: Mapped[Decimal] = mapped_column(Rate())
+    public_price: Mapped[Decimal] = mapped_column(Amount())
+    partner_discount_rate: Mapped[Decimal] = mapped_column(Rate())
+    partner_price: Mapped[Decimal] = mapped_column(Amount())
+    cashback: Mapped[Decimal] = mapped_column(Amount())
+    amount_due: Mapped[Decimal] = mapped_column(Amount())
+
+
+class Order(FrozenPrices, IdMixin, CreatedMixin, Base):
     __tablename__ = "orders"
 
     kind: Mapped[OrderKind] = mapped_column(enum_column(OrderKind, "order_kind"))
@@ -73,15 +86,6 @@ class Order(IdMixin, CreatedMixin, Base):
     )
     payer_side: Mapped[Side] = mapped_column(enum_column(Side, "order_payer_side"))
 
-    # The quote, frozen: list_total -> public_price (decreasing rate) and partner_price
-    # (partner discount, then decreasing rate); cashback = public_price - partner_price.
-    list_total: Mapped[Decimal] = mapped_column(Amount())
-    decreasing_rate: Mapped[Decimal] = mapped_column(Rate())
-    public_price: Mapped[Decimal] = mapped_column(Amount())
-    partner_discount_rate: Mapped[Decimal] = mapped_column(Rate())
-    partner_price: Mapped[Decimal] = mapped_column(Amount())
-    cashback: Mapped[Decimal] = mapped_column(Amount())
-    amount_due: Mapped[Decimal] = mapped_column(Amount())
     partner_discount_applied: Mapped[bool] = mapped_column(Boolean)
     # True when the partner is to be credited `cashback` (one outbox event per order).
     cashback_due: Mapped[bool] = mapped_column(Boolean)
@@ -125,6 +129,35 @@ class Order(IdMixin, CreatedMixin, Base):
             "decreasing_rate >= 0 AND decreasing_rate < 1 "
             "AND partner_discount_rate >= 0 AND partner_discount_rate <= 0.35",
             name="rates_in_range",
+        ),
+    )
+
+
+class OrderLine(FrozenPrices, IdMixin, Base):
+    """One product of an order, its quote frozen (an order has 1 to 50 lines).
+
+    The order row holds the basket's totals (list total, public and partner prices,
+    cashback, amount due: the sums of its lines) and, for the clients of the single-product
+    API, its first line's product, kind, quantity and rates."""
+
+    __tablename__ = "order_lines"
+
+    order_id: Mapped[int] = mapped_column(BigId, ForeignKey("orders.id", ondelete="CASCADE"))
+    position: Mapped[int] = mapped_column(Integer)
+    product_id: Mapped[int | None] = mapped_column(
+        BigId, ForeignKey("products.id", ondelete="SET NULL"), index=True
+    )
+    product_kind: Mapped[str] = mapped_column(String(40))
+    product_family: Mapped[str] = mapped_column(String(40))
+    quantity: Mapped[int] = mapped_column(Integer)
+
+    __table_args__ = (
+        UniqueConstraint("order_id", "position"),
+        CheckConstraint("quantity > 0", name="line_quantity_positive"),
+        CheckConstraint("position > 0", name="line_position_positive"),
+        CheckConstraint(
+            "ABS(partner_price + cashback - public_price) < 0.005",
+            name="line_cashback_is_difference",
         ),
     )
 

@@ -26,8 +26,12 @@ _PRICING_FIELDS = {
 }
 
 
-def _from_pricing(error: pricing.PricingError) -> UseCaseError:
-    return UseCaseError(error.code, error.message, _PRICING_FIELDS.get(error.code))
+def _from_pricing(error: pricing.PricingError, path: str = "") -> UseCaseError:
+    """The pricing error as a user error; a line's fields under `path` (e.g. `lines.1.`)."""
+    field = _PRICING_FIELDS.get(error.code)
+    if field is not None and field != "clientId" and field != "currency":
+        field = path + field
+    return UseCaseError(error.code, error.message, field)
 
 
 def _partner_may_not_order(message: str) -> UseCaseError:

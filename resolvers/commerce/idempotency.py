@@ -3,13 +3,14 @@ call placed; each write is one transaction."""
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
 from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 
-from db.models import Invoice, Order, OrderKind
+from db.models import Invoice, Order, OrderKind, OrderLine
 from db.session import transaction
 from domain.access import can_see_order
 from resolvers.clients import active_grants_on_client
@@ -24,11 +25,24 @@ from resolvers.errors import UseCaseError
 
 @dataclass(frozen=True)
 class _Request:
+    """What a call asked for, to compare with the order its key placed before: the lines'
+    (product kind, quantity), a None kind or no lines meaning "whatever it was"."""
+
     kind: OrderKind
-    product_kind: str | None
-    quantity: int | None
+    lines: tuple[tuple[str | None, int], ...] | None
     client: ClientRef | None
     product_id: int | None
+
+
+def _same_lines(
+    requested: tuple[tuple[str | None, int], ...] | None, placed: Sequence[OrderLine]
+) -> bool:
+    if requested is None:
+        return True
+    return len(requested) == len(placed) and all(
+        (kind is None or kind == line.product_kind) and quantity == line.quantity
+        for (kind, quantity), line in zip(requested, placed, strict=True)
+    )
 
 
 async def _replay(
@@ -49,11 +63,15 @@ async def _replay(
             if request.kind is OrderKind.ORDER
             else order.client_id
         )
+        placed = list(
+            await session.scalars(
+                select(OrderLine).where(OrderLine.order_id == order.id).order_by(OrderLine.position)
+            )
+        )
         same = (
             order.kind is request.kind
             and client_id == order.client_id
-            and (request.product_kind is None or request.product_kind == order.product_kind)
-            and (request.quantity is None or request.quantity == order.quantity)
+            and _same_lines(request.lines, placed)
             and (request.product_id is None or request.product_id == order.product_id)
         )
         # Another member of the acting organization replaying a key gets the order only if

@@ -3,11 +3,12 @@ payer only (in the order's transaction)."""
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from datetime import datetime
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from db.models import Invoice, Order
+from db.models import Invoice, Order, OrderLine
 from domain.integration_events import EventFacts, EventKind
 from resolvers.clients import active_grants_on_client
 from resolvers.integration_events import record_event
@@ -15,7 +16,11 @@ from resolvers.integration_events.views import invoice_view, order_view
 
 
 async def record_order_events(
-    session: AsyncSession, order: Order, invoice: Invoice, now: datetime
+    session: AsyncSession,
+    order: Order,
+    invoice: Invoice,
+    lines: Sequence[OrderLine],
+    now: datetime,
 ) -> None:
     grants = await active_grants_on_client(session, order.client_id)
     await record_event(
@@ -29,7 +34,7 @@ async def record_order_events(
             product_id=order.product_id,
             grants=[g.facts for g in grants],
         ),
-        view=lambda org: order_view(order, org),
+        view=lambda org: order_view(order, lines, org),
         now=now,
     )
     await record_event(

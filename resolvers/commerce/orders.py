@@ -1,8 +1,9 @@
 """Writing an order or a renewal (SPEC "Prices, discounts and cashback").
 
-One order or renewal is one transaction: the product is created or extended in the client
-organization, the invoice (with its lines and the paying organization's next sequential
-number) is created in the paying organization, the order row freezes the quote, and the
+One order or renewal is one transaction: its products (one per line; a renewal has one)
+are created or extended in the client organization, the invoice (with its lines and the
+paying organization's next sequential number) is created in the paying organization, the
+order row freezes the basket's totals and each order line its own quote, and the
 audit event, the order-confirmation emails and (when the settlement earns it) the
 `credit_cashback` outbox event are written with it. Bad input raises a `UseCaseError` with
 a stable code before anything is written.
@@ -14,14 +15,17 @@ Decisions where SPEC is silent:
 from __future__ import annotations
 
 import calendar
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from db.models import Invoice, InvoiceLine, Order, OrderKind, Product
+from db.models import Invoice, InvoiceLine, Order, OrderKind, OrderLine, Product
 from db.queries import actor_display_name, legal_representative_emails
+from domain import pricing
+from domain.baskets import BasketQuote
 from domain.enums import InvoiceStatus
 from resolvers.commerce.invoices import invoice_lines, invoice_number, next_invoice_sequence
 from resolvers.commerce.order_events import record_order_events
@@ -47,7 +51,7 @@ def add_month(moment: datetime) -> datetime:
     return moment.replace(year=year, month=month, day=day)
 
 
-def _order_snapshot(order: Order, invoice: Invoice) -> dict[str, Any]:
+def _order_snapshot(order: Order, invoice: Invoice, lines: Sequence[OrderLine]) -> dict[str, Any]:
     # No amounts: the audit trail may be shown to members who may not read the invoice.
     return {
         "kind": order.kind.value,
@@ -55,6 +59,14 @@ def _order_snapshot(order: Order, invoice: Invoice) -> dict[str, Any]:
         "product_id": order.product_id,
         "product_kind": order.product_kind,
         "quantity": order.quantity,
+        "lines": [
+            {
+                "product_id": line.product_id,
+                "product_kind": line.product_kind,
+                "quantity": line.quantity,
+            }
+            for line in lines
+        ],
         "currency": order.currency.value,
         "orderer_side": order.orderer_side.value,
         "partner_id": order.partner_id,
@@ -64,16 +76,36 @@ def _order_snapshot(order: Order, invoice: Invoice) -> dict[str, Any]:
     }
 
 
+def _frozen(amounts: pricing.Quote | BasketQuote, rates: pricing.Quote) -> dict[str, Any]:
+    """The prices an order line freezes (its quote), or an order (its basket's totals, and
+    its first line's rates)."""
+    return {
+        "list_total": amounts.list_total.amount,
+        "decreasing_rate": rates.decreasing_rate,
+        "public_price": amounts.public_price.amount,
+        "partner_discount_rate": rates.partner_discount_rate,
+        "partner_price": amounts.partner_price.amount,
+        "cashback": amounts.cashback.amount,
+        "amount_due": amounts.amount_due.amount,
+    }
+
+
+def _line_text(kind: OrderKind, product: Product, q: pricing.Quote) -> str:
+    verb = "Renewal" if kind is OrderKind.RENEWAL else "Order"
+    return f"{verb}: {product.name} ({q.kind}), {q.quantity} x 1 month"
+
+
 async def _write_order(
     session: AsyncSession,
     ctx: RequestContext,
     parties: Parties,
     priced: PricedOrder,
-    product: Product,
+    products: Sequence[Product],
     kind: OrderKind,
     idempotency_key: str | None,
 ) -> OrderResult:
-    q = priced.quote
+    """Write the order of `priced` (one line per product of `products`, in order)."""
+    basket, first = priced.basket, priced.basket.first
     now = ctx.now()
     sequence = await next_invoice_sequence(session, priced.payer_organization_id)
     invoice = Invoice(
@@ -81,37 +113,38 @@ async def _write_order(
         client_id=priced.client_id,
         sequence=sequence,
         number=invoice_number(priced.payer_organization_id, sequence),
-        currency=q.currency,
-        total_amount=q.amount_due.amount,
+        currency=basket.currency,
+        total_amount=basket.amount_due.amount,
         status=InvoiceStatus.DUE,
         issued_at=now,
     )
     session.add(invoice)
     await session.flush()
-    verb = "Renewal" if kind is OrderKind.RENEWAL else "Order"
-    description = f"{verb}: {product.name} ({q.kind}), {q.quantity} x 1 month, list price"
-    for position, (text, quantity, unit, amount) in enumerate(
-        invoice_lines(q, description=description[:300]), start=1
-    ):
-        session.add(
-            InvoiceLine(
-                invoice_id=invoice.id,
-                position=position,
-                product_id=product.id,
-                description=text,
-                quantity=quantity,
-                unit_price=unit,
-                amount=amount,
+    position = 0
+    for product, q in zip(products, basket.lines, strict=True):
+        description = f"{_line_text(kind, product, q)}, list price"
+        for text, quantity, unit, amount in invoice_lines(q, description=description[:300]):
+            position += 1
+            session.add(
+                InvoiceLine(
+                    invoice_id=invoice.id,
+                    position=position,
+                    product_id=product.id,
+                    description=text,
+                    quantity=quantity,
+                    unit_price=unit,
+                    amount=amount,
+                )
             )
-        )
+    # The header: the basket's totals, and its first line for the single-product API.
     order = Order(
         kind=kind,
         client_id=priced.client_id,
-        product_id=product.id,
-        product_kind=q.kind,
-        product_family=q.family,
-        quantity=q.quantity,
-        currency=q.currency,
+        product_id=products[0].id,
+        product_kind=first.kind,
+        product_family=first.family,
+        quantity=first.quantity,
+        currency=basket.currency,
         ordered_by_user_id=ctx.viewer.user_id,
         ordered_by_api_token_id=ctx.viewer.api_token_id,
         acting_organization_id=parties.acting_organization_id,
@@ -119,20 +152,28 @@ async def _write_order(
         partner_id=priced.partner_id,
         payer_id=priced.payer_organization_id,
         payer_side=priced.payer,
-        list_total=q.list_total.amount,
-        decreasing_rate=q.decreasing_rate,
-        public_price=q.public_price.amount,
-        partner_discount_rate=q.partner_discount_rate,
-        partner_price=q.partner_price.amount,
-        cashback=q.cashback.amount,
-        amount_due=q.amount_due.amount,
-        partner_discount_applied=q.partner_discount_applies,
+        **_frozen(basket, first),
+        partner_discount_applied=basket.partner_discount_applies,
         cashback_due=priced.earns_cashback,
         invoice_id=invoice.id,
         idempotency_key=idempotency_key,
         created_at=now,
     )
     session.add(order)
+    await session.flush()
+    lines = [
+        OrderLine(
+            order_id=order.id,
+            position=position,
+            product_id=product.id,
+            product_kind=q.kind,
+            product_family=q.family,
+            quantity=q.quantity,
+            **_frozen(q, q),
+        )
+        for position, (product, q) in enumerate(zip(products, basket.lines, strict=True), 1)
+    ]
+    session.add_all(lines)
     await session.flush()
 
     record_audit(
@@ -143,14 +184,16 @@ async def _write_order(
         actor_user_id=ctx.viewer.user_id,
         actor_api_token_id=ctx.viewer.api_token_id,
         organization_id=parties.acting_organization_id,
-        after=_order_snapshot(order, invoice),
+        after=_order_snapshot(order, invoice, lines),
     )
-    await record_order_events(session, order, invoice, now)
+    await record_order_events(session, order, invoice, lines, now)
     mail = {
         "client_name": parties.client.name,
         "actor_name": await actor_display_name(session, ctx.viewer),
         # No amounts: emails never carry invoice data (workers/email.py).
-        "products": [f"{verb}: {product.name} ({q.kind}), {q.quantity} x 1 month"],
+        "products": [
+            _line_text(kind, product, q) for product, q in zip(products, basket.lines, strict=True)
+        ],
     }
     for address in await legal_representative_emails(session, priced.payer_organization_id):
         emit_email(

@@ -5,14 +5,19 @@ Decisions where SPEC is silent:
 - An order is priced and invoiced in the client organization's currency, also when the
   partner pays; an explicit `currency` that differs is refused (CURRENCY_MISMATCH).
 - Cashback is due only when the settlement earns it and it is above zero.
+- A basket's lines share one settlement: who orders, who pays and whether the partner
+  earns cashback depend on the grant, not on the line (a new product is never one the
+  partner manages under a LIMITED grant).
 """
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 from decimal import Decimal
 
 from domain import pricing
+from domain.baskets import BasketLineError, BasketQuote, quote_basket
 from domain.enums import Side
 from domain.money import Currency, Money
 from resolvers.commerce.codes import (
@@ -21,7 +26,7 @@ from resolvers.commerce.codes import (
     PAYER_NOT_ALLOWED,
     _from_pricing,
 )
-from resolvers.commerce.inputs import CATALOG, ClientRef, validate_basket
+from resolvers.commerce.inputs import CATALOG, BasketLine, ClientRef, validate_basket
 from resolvers.commerce.parties import Parties, resolve_parties
 from resolvers.context import RequestContext
 from resolvers.errors import UNAUTHENTICATED, UseCaseError
@@ -29,9 +34,10 @@ from resolvers.errors import UNAUTHENTICATED, UseCaseError
 
 @dataclass(frozen=True)
 class PricedOrder:
-    """A quote with its settlement: every step, who pays, what the partner earns."""
+    """A basket's quote with its settlement: every step of every line and the totals, who
+    pays, what the partner earns."""
 
-    quote: pricing.Quote
+    basket: BasketQuote
     settlement: pricing.Settlement
     client_id: int
     orderer: Side
@@ -45,11 +51,14 @@ class PricedOrder:
     def earns_cashback(self) -> bool:
         return self.cashback_due.amount > 0
 
+    @property
+    def lines(self) -> tuple[pricing.Quote, ...]:
+        return self.basket.lines
+
 
 def price(
     parties: Parties,
-    kind: str,
-    quantity: int,
+    lines: Sequence[BasketLine],
     currency: Currency | None,
     *,
     product_id: int | None = None,
@@ -73,13 +82,14 @@ def price(
             parties.orderer.value,
             managed,
         )
-        quoted = pricing.quote(
+        quoted = quote_basket(
             CATALOG,
-            kind,
-            quantity,
+            [(line.kind, line.quantity) for line in lines],
             client.currency,
             partner_discount_applies=settled.partner_discount_applies,
         )
+    except BasketLineError as exc:
+        raise _from_pricing(exc.error, lines[exc.index].path) from exc
     except pricing.PricingError as exc:
         raise _from_pricing(exc) from exc
     payer = Side(settled.payer)
@@ -88,8 +98,10 @@ def price(
         payer_org = facts.partner_organization_id
     else:
         payer_org = client.id
+    # As `pricing.cashback_due` for each line: none when the partner price is paid.
+    earns = settled.partner_earns_cashback and not settled.partner_discount_applies
     return PricedOrder(
-        quote=quoted,
+        basket=quoted,
         settlement=settled,
         client_id=client.id,
         orderer=parties.orderer,
@@ -97,7 +109,7 @@ def price(
         payer_organization_id=payer_org,
         partner_id=grant.partner_id if grant is not None else None,
         partner_organization_id=facts.partner_organization_id if facts is not None else None,
-        cashback_due=pricing.cashback_due(quoted, settled),
+        cashback_due=quoted.cashback if earns else Money.zero(quoted.currency),
     )
 
 
@@ -111,7 +123,7 @@ def check_expectations(
             f"The grant's payment methods decide who pays: here the {priced.payer.value.lower()}.",
             "payer",
         )
-    if expected_amount_due is not None and expected_amount_due != priced.quote.amount_due.amount:
+    if expected_amount_due is not None and expected_amount_due != priced.basket.amount_due.amount:
         raise UseCaseError(
             AMOUNT_MISMATCH,
             "The amount due is not the one expected; ask for a new quote.",
@@ -123,8 +135,7 @@ async def quote(
     ctx: RequestContext,
     *,
     organization_id: int,
-    kind: str,
-    quantity: int,
+    lines: Sequence[BasketLine],
     currency: str | None = None,
     client: ClientRef | None = None,
 ) -> PricedOrder:
@@ -132,9 +143,9 @@ async def quote(
     itself, or a partner for a client under an active FULL grant). Writes nothing."""
     if ctx.viewer.user_id is None and ctx.viewer.api_token_id is None:
         raise UseCaseError(UNAUTHENTICATED, "Authentication required.", None)
-    code = validate_basket(kind, quantity, currency)
+    code = validate_basket(lines, currency)
     async with ctx.services.sessionmaker() as session:
         parties = await resolve_parties(
             session, ctx, acting_organization_id=organization_id, client=client, placing=False
         )
-    return price(parties, kind, quantity, code)
+    return price(parties, lines, code)

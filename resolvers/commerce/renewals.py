@@ -15,6 +15,7 @@ from resolvers.clients import ActiveGrant, active_grants_on_client
 from resolvers.commerce.codes import PRODUCT_NOT_RENEWABLE
 from resolvers.commerce.idempotency import _Request, _run
 from resolvers.commerce.inputs import (
+    BasketLine,
     clean_idempotency_key,
     parse_expected_amount,
     validate_basket,
@@ -77,8 +78,9 @@ async def renew_product(
                 PRODUCT_NOT_RENEWABLE, "A cancelled product cannot be renewed.", "productId"
             )
         units = product.quantity if quantity is None else quantity
-        validate_basket(product.kind, units, None)
-        priced = price(parties, product.kind, units, None, product_id=product.id)
+        line = BasketLine(product.kind, units)
+        validate_basket([line], None)
+        priced = price(parties, [line], None, product_id=product.id)
         check_expectations(priced, payer, expected)
         now = ctx.now()
         base = product.renews_at if product.renews_at and product.renews_at > now else now
@@ -86,7 +88,8 @@ async def renew_product(
         product.quantity = units
         product.status = ProductStatus.ACTIVE
         await session.flush()
-        return await _write_order(session, ctx, parties, priced, product, OrderKind.RENEWAL, key)
+        return await _write_order(session, ctx, parties, priced, [product], OrderKind.RENEWAL, key)
 
-    request = _Request(OrderKind.RENEWAL, None, quantity, None, product_id)
+    lines = None if quantity is None else ((None, quantity),)
+    request = _Request(OrderKind.RENEWAL, lines, None, product_id)
     return await _run(ctx, organization_id, key, request, body)

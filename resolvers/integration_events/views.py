@@ -4,10 +4,11 @@ IDs, the fields its legal representatives read, nothing more."""
 from __future__ import annotations
 
 import base64
+from collections.abc import Sequence
 from decimal import Decimal
 from typing import Any
 
-from db.models import Bid, Grant, Invoice, Membership, Offer, Order
+from db.models import Bid, Grant, Invoice, Membership, Offer, Order, OrderLine
 from domain.access import ClientVisibility, GrantFacts, can_read_invoice, client_visibility
 from domain.integration_events import organization_viewer
 from domain.money import Currency
@@ -54,8 +55,9 @@ def grant_view(facts: GrantFacts, grant: Grant, organization_id: int) -> dict[st
     }
 
 
-def order_view(order: Order, organization_id: int) -> dict[str, Any]:
-    """An order's amounts and invoice only to the paying organization's billing members."""
+def order_view(order: Order, lines: Sequence[OrderLine], organization_id: int) -> dict[str, Any]:
+    """An order's amounts and invoice only to the paying organization's billing members.
+    `productKind`, `productFamily`, `quantity` and `product` are its first line's."""
     view: dict[str, Any] = {
         "id": global_id("Order", order.id),
         "kind": order.kind.value,
@@ -66,6 +68,15 @@ def order_view(order: Order, organization_id: int) -> dict[str, Any]:
         "orderedBy": order.orderer_side.value,
         "payer": order.payer_side.value,
         "product": ref("Product", order.product_id),
+        "lines": [
+            {
+                "productKind": line.product_kind,
+                "productFamily": line.product_family,
+                "quantity": line.quantity,
+                "product": ref("Product", line.product_id),
+            }
+            for line in lines
+        ],
     }
     if can_read_invoice(organization_viewer(organization_id), order.payer_id):
         view["invoice"] = ref("Invoice", order.invoice_id)

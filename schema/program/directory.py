@@ -11,7 +11,7 @@ from strawberry import relay
 from domain.program import DirectoryTagKind
 from resolvers import directory as directory_cases
 from resolvers.directory import ListingView
-from schema.base import UserError
+from schema.base import ProductFamily, UserError, product_families
 from schema.context import Info
 from schema.ids import primary_keys
 from schema.types import Partner
@@ -28,7 +28,7 @@ class DirectoryEntry(relay.Node):
     website: str | None = strawberry.field(description="The partner's website.")
     languages: list[str] = strawberry.field(description="ISO 639-1 codes, e.g. fr, de.")
     regions: list[str] = strawberry.field(description="ISO 3166 codes, e.g. CH, CH-VD.")
-    product_families: list[str] = strawberry.field(description="e.g. WEB_HOSTING.")
+    product_families: list[ProductFamily] = strawberry.field(description="What it sells.")
     verified: bool = strawberry.field(
         description="Admitted through an accepted application (registration number and "
         "website checked)."
@@ -49,7 +49,7 @@ class DirectoryEntry(relay.Node):
             website=row.website,
             languages=view.values(DirectoryTagKind.LANGUAGE),
             regions=view.values(DirectoryTagKind.REGION),
-            product_families=view.values(DirectoryTagKind.PRODUCT_FAMILY),
+            product_families=product_families(view.values(DirectoryTagKind.PRODUCT_FAMILY)),
             verified=view.verified,
             published=row.published,
             updated_at=row.updated_at,
@@ -88,8 +88,8 @@ class UpdateDirectoryListingInput:
         description="ISO 3166 countries or subdivisions; a country covers its subdivisions "
         "(CH: found by, and receives bids for, CH-VD).",
     )
-    product_families: list[str] | None = strawberry.field(
-        default=None, description="Catalog families, e.g. WEB_HOSTING."
+    product_families: list[ProductFamily] | None = strawberry.field(
+        default=None, description="The catalog families it sells."
     )
 
 

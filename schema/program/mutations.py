@@ -111,7 +111,11 @@ class ProgramMutations:
                     website=input.website,
                     languages=input.languages,
                     regions=input.regions,
-                    product_families=input.product_families,
+                    product_families=(
+                        None
+                        if input.product_families is None
+                        else [f.value for f in input.product_families]
+                    ),
                 ),
             )
             return {"entry": DirectoryEntry.of(view)}

@@ -12,7 +12,16 @@ from db import models
 from resolvers import directory as directory_cases
 from resolvers import support as support_cases
 from resolvers.pagination import page_of_list
-from schema.base import After, Before, Connection, First, Last, page_request, to_connection
+from schema.base import (
+    After,
+    Before,
+    Connection,
+    First,
+    Last,
+    ProductFamily,
+    page_request,
+    to_connection,
+)
 from schema.context import Info
 from schema.permissions import IsAuthenticated, IsPerson
 from schema.program.applications import PartnerApplication
@@ -37,7 +46,7 @@ class ProgramQueries:
         search: str | None = None,
         languages: list[str] | None = None,
         regions: list[str] | None = None,
-        product_families: list[str] | None = None,
+        product_families: list[ProductFamily] | None = None,
         first: First = None,
         after: After = None,
         last: Last = None,

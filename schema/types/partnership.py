@@ -25,8 +25,10 @@ from schema.base import (
     Last,
     PartnerStatus,
     PaymentMethods,
+    ProductFamily,
     Side,
     page_request,
+    product_families,
     to_connection,
 )
 from schema.context import Info
@@ -43,7 +45,7 @@ from schema.types.product import Product
 class RequestedAccess:
     level: AccessLevel = strawberry.field(description="The access level asked for.")
     payment_methods: PaymentMethods | None = strawberry.field(description="For FULL.")
-    product_families: list[str] = strawberry.field(
+    product_families: list[ProductFamily] = strawberry.field(
         description="Families a partner asks to manage under LIMITED."
     )
 
@@ -141,7 +143,7 @@ class Grant(relay.Node):
             requested_access=RequestedAccess(
                 level=row.requested_level,
                 payment_methods=row.requested_payment_methods,
-                product_families=list(row.requested_families or []),
+                product_families=product_families(row.requested_families),
             ),
             message=row.message,
             created_at=row.created_at,

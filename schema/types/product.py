@@ -10,7 +10,7 @@ from strawberry import relay
 
 from db import models
 from domain.access import can_see_product
-from schema.base import ProductStatus
+from schema.base import ProductFamily, ProductKind, ProductStatus
 from schema.context import Info
 from schema.types.loading import _load_visible
 
@@ -19,8 +19,11 @@ from schema.types.loading import _load_visible
 class Product(relay.Node):
     id: relay.NodeID[int]
     name: str = strawberry.field(description="The product's name, e.g. a domain.")
-    kind: str = strawberry.field(description="The catalog kind, e.g. web_hosting.")
-    family: str = strawberry.field(description="The product family, e.g. WEB_HOSTING.")
+    kind: str = strawberry.field(
+        description="The catalog kind, e.g. web_hosting.",
+        deprecation_reason="Use `productKind`, the same kind as a ProductKind value.",
+    )
+    family: ProductFamily = strawberry.field(description="The product family.")
     quantity: int = strawberry.field(description="Units of the product.")
     status: ProductStatus = strawberry.field(description="Active, expired or cancelled.")
     renews_at: datetime | None = strawberry.field(description="Next renewal, if any.")
@@ -32,12 +35,16 @@ class Product(relay.Node):
             id=row.id,
             name=row.name,
             kind=row.kind,
-            family=row.family,
+            family=ProductFamily(row.family),
             quantity=row.quantity,
             status=row.status,
             renews_at=row.renews_at,
             organization_id=row.organization_id,
         )
+
+    @strawberry.field(description="What the product is, as the catalog names it.")
+    def product_kind(self) -> ProductKind:
+        return ProductKind(self.kind)
 
     @strawberry.field(description="The name of the organization that owns the product.")
     async def organization_name(self, info: Info) -> str:

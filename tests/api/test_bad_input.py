@@ -441,15 +441,6 @@ async def test_access_that_does_not_hold(w: World) -> None:
                 "PRODUCTS_REQUIRED",
             ),
             Case(
-                "partner: unknown family",
-                REP,
-                "invite",
-                partner_invite(
-                    w, "x@y.example", {"level": "LIMITED", "productFamilies": ["SPACESHIPS"]}
-                ),
-                "UNKNOWN_PRODUCT_FAMILY",
-            ),
-            Case(
                 "client: another org's product",
                 "rep@new.example",
                 "invite",

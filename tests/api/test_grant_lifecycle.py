@@ -271,7 +271,7 @@ async def test_accepting_a_limited_request_as_is_grants_the_requested_families(
         {
             "organizationId": flow.org(PARTNER),
             "clientEmail": "rep@new.example",
-            "access": {"level": "LIMITED", "productFamilies": ["web_hosting"]},
+            "access": {"level": "LIMITED", "productFamilies": ["WEB_HOSTING"]},
         },
         "rep@partner.example",
     )

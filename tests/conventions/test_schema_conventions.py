@@ -25,6 +25,8 @@ BOUNDED_LISTS = {
     "Catalog.families": "the catalog's product families: configuration",
     "CatalogFamily.quantityTiers": "a family's few quantity tiers",
     "CatalogProduct.listPrices": "one per currency sold in",
+    "Order.lines": "1 to 50 (domain.baskets.MAX_LINES), fixed when the order is placed",
+    "Quote.lines": "1 to 50 (domain.baskets.MAX_LINES), as the caller asked",
 }
 
 

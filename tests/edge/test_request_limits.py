@@ -54,7 +54,7 @@ async def test_too_many_variables_and_long_list_variables(edge: Edge) -> None:
     response = await edge.post({"query": "{ __typename }", "variables": many})
     assert response.status_code == 400
     assert response.json()["errors"][0]["extensions"]["code"] == "TOO_MANY_VARIABLES"
-    query = "query($f: [String!]) { directory(productFamilies: $f) { edges { node { name } } } }"
+    query = "query($f: [ProductFamily!]) { directory(productFamilies: $f) { totalCount } }"
     long_list = await edge.post({"query": query, "variables": {"f": ["WEB_HOSTING"] * 101}})
     assert long_list.status_code == 400
     assert long_list.json()["errors"][0]["extensions"]["code"] == "LIST_TOO_LONG"

@@ -1,6 +1,6 @@
 import { createContext, useContext } from "react";
 
-import type { ViewerQuery } from "../generated/graphql";
+import type { ProductFamily, ViewerQuery } from "../generated/graphql";
 
 export type Membership = ViewerQuery["viewer"]["memberships"][number];
 
@@ -23,7 +23,7 @@ export function useViewer(): ViewerState {
   return useContext(ViewerContext);
 }
 
-export const FAMILIES = ["WEB_HOSTING", "MAIL_HOSTING", "DOMAINS", "STORAGE", "CLOUD"] as const;
+export const FAMILIES: readonly ProductFamily[] = ["WEB_HOSTING", "MAIL_HOSTING", "DOMAINS", "STORAGE", "CLOUD"];
 
 export function label(value: string): string {
   const text = value.replace(/_/g, " ").toLowerCase();

@@ -18,6 +18,7 @@ import {
   ReceivedBidsDocument,
   ResendInvitationDocument,
   UpdateDirectoryListingDocument,
+  type ProductFamily,
 } from "../generated/graphql";
 import { AccessFields, FamilyChoices, toInput, useAccess } from "../ui/access";
 import { downloadCsv } from "../ui/download";
@@ -541,7 +542,7 @@ export function DirectoryListingPage() {
   const { partner } = usePartner();
   const [state, update] = useMutation(UpdateDirectoryListingDocument);
   const [errors, setErrors] = useState<UserError[]>([]);
-  const [families, setFamilies] = useState<string[]>([]);
+  const [families, setFamilies] = useState<ProductFamily[]>([]);
   if (!partner) return <NotAPartner />;
   const entry = state.data?.updateDirectoryListing.entry;
   const submit = async (event: FormEvent<HTMLFormElement>) => {

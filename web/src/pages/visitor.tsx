@@ -5,14 +5,14 @@ import { useMutation, useQuery } from "urql";
 
 import { Link, navigate, useLocation } from "../app/router";
 import { FAMILIES, label } from "../app/viewer";
-import { AuthoredBidDocument, AwardOfferDocument, DirectoryDocument, PostBidDocument, VerifyBidEmailDocument } from "../generated/graphql";
+import { AuthoredBidDocument, AwardOfferDocument, DirectoryDocument, PostBidDocument, VerifyBidEmailDocument, type ProductFamily } from "../generated/graphql";
 import { FamilyChoices } from "../ui/access";
 import { Field, FormErrors, Select, Submit, type UserError } from "../ui/form";
 import { Money, Page, QueryState, When } from "../ui/status";
 
 export function DirectoryPage() {
   const [search, setSearch] = useState("");
-  const [family, setFamily] = useState("");
+  const [family, setFamily] = useState<ProductFamily | "">("");
   const [cursors, setCursors] = useState<(string | null)[]>([null]);
   const [result] = useQuery({
     query: DirectoryDocument,
@@ -23,7 +23,7 @@ export function DirectoryPage() {
     <Page title="Partner directory" actions={<Link className="button primary" href="/bids/new">Post a bid</Link>}>
       <form role="search" className="filters" onSubmit={(e) => e.preventDefault()}>
         <Field label="Search partners" name="search" type="search" value={search} onChange={(e) => { setSearch(e.target.value); setCursors([null]); }} />
-        <Select label="Product family" name="family" value={family} onChange={(e) => { setFamily(e.target.value); setCursors([null]); }}>
+        <Select label="Product family" name="family" value={family} onChange={(e) => { setFamily(e.target.value as ProductFamily | ""); setCursors([null]); }}>
           <option value="">Any</option>
           {FAMILIES.map((f) => (
             <option key={f} value={f}>
@@ -73,7 +73,7 @@ export function DirectoryPage() {
 export function PostBidPage() {
   const [state, postBid] = useMutation(PostBidDocument);
   const [errors, setErrors] = useState<UserError[]>([]);
-  const [families, setFamilies] = useState<string[]>([]);
+  const [families, setFamilies] = useState<ProductFamily[]>([]);
   const [sent, setSent] = useState<string | null>(null);
   const submit = async (event: FormEvent<HTMLFormElement>) => {
     event.preventDefault();

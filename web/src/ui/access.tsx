@@ -3,13 +3,13 @@
 import { useState } from "react";
 
 import { FAMILIES, label } from "../app/viewer";
-import type { AccessInput, AccessLevel, PaymentMethods } from "../generated/graphql";
+import type { AccessInput, AccessLevel, PaymentMethods, ProductFamily } from "../generated/graphql";
 import { Choice, Choices, type UserError } from "./form";
 
 export interface AccessChoice {
   level: AccessLevel;
   paymentMethods: PaymentMethods | null;
-  families: string[];
+  families: ProductFamily[];
   productIds: string[];
 }
 
@@ -108,7 +108,7 @@ export function AccessFields({
   );
 }
 
-export function toggle(list: string[], item: string): string[] {
+export function toggle<T extends string>(list: T[], item: T): T[] {
   return list.includes(item) ? list.filter((x) => x !== item) : [...list, item];
 }
 
@@ -118,8 +118,8 @@ export function FamilyChoices({
   onChange,
   errors = [],
 }: {
-  value: string[];
-  onChange: (families: string[]) => void;
+  value: ProductFamily[];
+  onChange: (families: ProductFamily[]) => void;
   errors?: UserError[];
 }) {
   return (
