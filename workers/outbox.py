@@ -60,7 +60,7 @@ from config.logs import REQUEST_ID
 from config.metrics import JOB_DURATION, JOBS
 from config.settings import Settings
 from db.models import OutboxMessage, utcnow
-from resolvers.outage import is_outage
+from resolvers.outage import OutageLog, is_outage
 from workers import broker as broker_module
 from workers.runtime import worker_sessionmaker
 
@@ -369,6 +369,7 @@ class Sweeper:
         self._wake: asyncio.Event | None = None
         self._stopping = False
         self.passes = 0
+        self.outage = OutageLog(logger, "outbox sweep")
 
     @classmethod
     def from_settings(
@@ -447,15 +448,10 @@ class Sweeper:
             try:
                 await self.relay_all()
             except Exception as exc:
-                if is_outage(exc):  # the database or the broker out of reach: one line
-                    logger.warning(
-                        "outbox sweep failed (%s: %s); retrying in %ss",
-                        type(exc).__name__,
-                        str(exc).splitlines()[0] if str(exc) else "",
-                        self.interval_seconds,
-                    )
-                else:
-                    logger.exception("outbox sweep failed; retrying in %ss", self.interval_seconds)
+                # The database or the broker out of reach: one line, not one per pass.
+                self.outage.failed(exc, f"outbox sweep; retrying in {self.interval_seconds}s")
+            else:
+                self.outage.recovered()
             self.passes += 1
             if self._stopping:
                 return

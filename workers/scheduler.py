@@ -50,6 +50,7 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from config.settings import Settings
 from db.models import ScheduledRun, utcnow
 from db.session import make_engine, make_sessionmaker, transaction
+from resolvers.outage import OutageLog
 
 logger = logging.getLogger(__name__)
 
@@ -156,6 +157,7 @@ class Scheduler:
     enqueued: list[tuple[str, str]] = field(default_factory=list)
     _task: asyncio.Task[None] | None = None
     _stop: asyncio.Event | None = None
+    outage: OutageLog = field(default_factory=lambda: OutageLog(logger, "scheduler"))
 
     def _actor(self, name: str) -> dramatiq.Actor[Any, Any] | None:
         try:
@@ -200,8 +202,12 @@ class Scheduler:
             try:
                 if await self.claim_and_send(job, key, start):
                     sent.append((job.actor_name, key))
-            except Exception:
-                logger.exception("scheduler: %s for %s failed; retried next tick", job, key)
+            except Exception as exc:
+                # Retried next tick; a database or broker outage is one line, not one
+                # traceback per job and tick.
+                self.outage.failed(exc, f"{job} for {key}; retried next tick")
+            else:
+                self.outage.recovered()
         return sent
 
     def seconds_until_next(self, now: datetime) -> float:

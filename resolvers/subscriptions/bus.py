@@ -23,6 +23,8 @@ from typing import Any
 import redis
 import redis.asyncio as aioredis
 
+from resolvers.outage import OutageLog
+
 logger = logging.getLogger(__name__)
 
 #: What a subscriber queue receives: a batch of event ids, or REVOKED.
@@ -122,14 +124,18 @@ class RedisBus(EventBus):
         self._publisher = redis.Redis.from_url(url, socket_timeout=2, socket_connect_timeout=2)
         self._task: asyncio.Task[None] | None = None
         self._ready = asyncio.Event()
+        self.publishing = OutageLog(logger, f"event bus publish to {self.channel}")
+        self.listening = OutageLog(logger, f"event bus listener on {self.channel}")
 
     def _send(self, message: dict[str, Any]) -> None:
         try:
             self._publisher.publish(self.channel, json.dumps(message))
-        except redis.RedisError:
+        except redis.RedisError as exc:
             # Live subscribers miss this batch; the events stay recorded (and webhooks go
             # through the outbox): never fail the committed change for it.
-            logger.warning("could not publish to %s", self.channel, exc_info=True)
+            self.publishing.failed(exc)
+        else:
+            self.publishing.recovered()
 
     def publish(self, event_ids: list[int]) -> None:
         if event_ids:
@@ -159,6 +165,7 @@ class RedisBus(EventBus):
             try:
                 async with client.pubsub() as pubsub:
                     await pubsub.subscribe(self.channel)
+                    self.listening.recovered()
                     self._ready.set()
                     async for message in pubsub.listen():
                         if message.get("type") != "message":
@@ -168,8 +175,8 @@ class RedisBus(EventBus):
                             self.fanout.deliver(signal)
             except asyncio.CancelledError:
                 raise
-            except Exception:
-                logger.warning("event bus listener lost Redis; reconnecting", exc_info=True)
+            except Exception as exc:
+                self.listening.failed(exc)  # then reconnect, every second
                 await asyncio.sleep(1)
             finally:
                 await client.aclose()
