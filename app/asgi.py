@@ -26,7 +26,7 @@ from app.audit_export import audit_export_route
 from app.edge_middleware import EdgeMiddleware
 from app.exports import export_route
 from app.memory import tune_after_start_up
-from app.persisted_queries import PersistedQueries, PersistedQueryRefused
+from app.persisted_queries import PersistedQueryRefused
 from app.request_limits import RequestLimitExceeded, check_request
 from app.request_log import RequestLogMiddleware, RequestObserver
 from app.runtime import Runtime
@@ -55,9 +55,7 @@ class PartnerGraphQL(GraphQL[RequestContext, None]):
             subscription_protocols=(GRAPHQL_TRANSPORT_WS_PROTOCOL,),
         )
         self.runtime = runtime
-        self.persisted = PersistedQueries(
-            settings.persisted_queries_dir, allowlist_only=settings.persisted_queries_only
-        )
+        self.persisted = runtime.persisted_queries
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
@@ -144,8 +142,10 @@ class PartnerGraphQL(GraphQL[RequestContext, None]):
     async def parse_http_body(self, request: Any) -> Any:
         data = await super().parse_http_body(request)
         for item in data if isinstance(data, list) else [data]:
-            item.query = self.persisted.resolve(item.query, item.extensions)
+            resolved = await self.persisted.resolve(item.query, item.extensions)
+            item.query = resolved.query
             check_request(self.runtime.settings, item.query, item.variables)
+            await self.persisted.register(resolved)  # within the limits only
         return data
 
     def decode_json(self, data: str | bytes) -> object:

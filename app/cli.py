@@ -67,6 +67,12 @@ def _serve(args: argparse.Namespace) -> int:
         get_settings.cache_clear()
         settings = get_settings()
     _prepare_metrics(settings)
+    from app.persisted_queries import RegisteredOperationsError, registered_operations
+
+    try:  # read once here: one line, not a traceback from each API process
+        registered_operations(settings.persisted_queries_dir)
+    except RegisteredOperationsError as error:
+        return _refuse("serve", str(error))
     if not _database_ready("serve", settings, migrate=args.migrate):
         return 2
     uvicorn.run(

@@ -1,5 +1,6 @@
 """What a process runs beside its requests: the engine, the broker, the outbox relay and,
-in the embedded default (no Redis), the in-process worker and the scheduler."""
+in the embedded default (no Redis), the in-process worker and the scheduler; and the
+persisted queries (app/persisted_queries.py), whose Redis connection it closes."""
 
 from __future__ import annotations
 
@@ -7,6 +8,7 @@ import asyncio
 import logging
 from typing import TYPE_CHECKING
 
+from app.persisted_queries import PersistedQueries
 from config.settings import Settings
 from db.session import make_engine, make_sessionmaker
 from resolvers.context import Services
@@ -26,6 +28,7 @@ class Runtime:
         self.settings = settings
         self.engine = make_engine(settings.database_url, pool_size=settings.database_pool_size)
         self.services = Services(settings=settings, sessionmaker=make_sessionmaker(self.engine))
+        self.persisted_queries = PersistedQueries.from_settings(settings)
         # Tests drive the outbox themselves; a served process relays it (and, without
         # Redis, also consumes it).
         self.start_workers = start_workers
@@ -87,6 +90,7 @@ class Runtime:
             await asyncio.to_thread(stop_inprocess_worker, self.worker)
         if self.services._cost_bucket is not None:
             await self.services._cost_bucket.close()
+        await self.persisted_queries.close()
         await self.engine.dispose()
         if self.start_workers:
             from config.metrics import mark_process_dead

@@ -102,11 +102,21 @@ class Settings(BaseSettings):
     )
     max_list_length: int = Field(default=100, ge=1, description="Longest list input.")
     persisted_queries_dir: str | None = Field(
-        default=None, description="Directory of registered operations (*.graphql files)."
+        default=None,
+        description="Directory of registered operations: *.graphql files (one operation "
+        "each) and *.json Apollo persisted query manifests (a mobile app's build writes "
+        "one). The web console's own are always registered.",
     )
     persisted_queries_only: bool = Field(
         default=False,
-        description="Allowlist mode: run only the operations of persisted_queries_dir.",
+        description="Allowlist mode: run only registered operations (the web console's "
+        "and those of persisted_queries_dir).",
+    )
+    persisted_queries_ttl_days: int = Field(
+        default=30,
+        ge=1,
+        description="With Redis, how long a query registered at run time (automatic "
+        "persisted queries) is kept after its last use.",
     )
     client_ip_header: str | None = Field(
         default=None,

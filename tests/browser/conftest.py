@@ -2,7 +2,11 @@
 
 Playwright (the Python package) launches /usr/bin/chromium, never a browser of its own.
 Every request to another host than the server is blocked and recorded: a test fails if
-the page tried one. Screenshots go to $TEST_ARTIFACTS_DIR/browser (.ci/run sets it).
+the page tried one. The server runs in production's allowlist mode (only registered
+operations run; a test module sets SERVE_ENV to run it otherwise), and a console page
+fails its test if it sends an operation's text instead of its hash alone: the console's
+build registers exactly what the console sends. Screenshots go to
+$TEST_ARTIFACTS_DIR/browser (.ci/run sets it).
 Under CI (CI=true) a missing Chromium fails the run; elsewhere the tests skip.
 """
 
@@ -20,6 +24,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlsplit
 
 import httpx
 import pytest
@@ -103,9 +108,16 @@ def _wait_ready(url: str, process: subprocess.Popen[bytes], log: Path) -> None:
     raise AssertionError(f"serve did not become ready:\n{log.read_text()}")
 
 
+#: The server's mode unless a test module's SERVE_ENV says otherwise.
+ALLOWLIST_MODE = {"PARTNERGRAPH_PERSISTED_QUERIES_ONLY": "true"}
+
+
 @pytest.fixture(scope="module")
-def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
-    """The demo world served the way `make run` serves it, PUBLIC_URL left unset."""
+def server(
+    tmp_path_factory: pytest.TempPathFactory, request: pytest.FixtureRequest
+) -> Iterator[Server]:
+    """The demo world served the way `make run` serves it, PUBLIC_URL left unset, in
+    production's allowlist mode (or the module's SERVE_ENV)."""
     home = tmp_path_factory.mktemp("serve")
     port = _free_port()
     env = {k: v for k, v in os.environ.items() if not k.startswith("PARTNERGRAPH_")}
@@ -116,6 +128,7 @@ def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
         "PARTNERGRAPH_EMAIL_FILE_DIR": str(home / "mail"),
         "PARTNERGRAPH_GRAPHIQL": "true",
     }
+    env |= getattr(request.module, "SERVE_ENV", ALLOWLIST_MODE)
     cli = [sys.executable, "-m", "app.cli"]
     subprocess.run([*cli, "demo"], cwd=home, env=env, check=True, capture_output=True, timeout=120)
     log = home / "serve.log"
@@ -166,6 +179,9 @@ class Tab:
     name: str
     blocked: list[str] = field(default_factory=list)
     errors: list[str] = field(default_factory=list)
+    # Operations a console page sent by hash alone, and those it sent as text (none may).
+    sent_by_hash: list[str] = field(default_factory=list)
+    sent_as_text: list[str] = field(default_factory=list)
     shots: int = 0
 
     def go(self, path: str) -> None:
@@ -182,6 +198,11 @@ class Tab:
     def assert_clean(self) -> None:
         assert self.blocked == [], f"requests to other hosts: {self.blocked}"
         assert self.errors == [], f"page errors: {self.errors}"
+        assert self.sent_as_text == [], (
+            f"the console sent these operations as text, not by a registered hash: "
+            f"{self.sent_as_text} (is app/console_dist/console/persisted-query-manifest.json "
+            "what src/app/client.ts sends? `make web`)"
+        )
 
 
 @pytest.fixture
@@ -197,6 +218,7 @@ def tabs(browser: Any, server: Server, request: pytest.FixtureRequest) -> Iterat
 
         def route(route: Any) -> None:
             if route.request.url.startswith(server.url + "/"):
+                _watch_operation(tab, route.request)
                 route.continue_()
             else:
                 tab.blocked.append(route.request.url)
@@ -219,6 +241,20 @@ def tabs(browser: Any, server: Server, request: pytest.FixtureRequest) -> Iterat
             context.close()
     for _, tab in opened:
         tab.assert_clean()
+
+
+def _watch_operation(tab: Tab, request: Any) -> None:
+    """Note an operation a console page sent with its text (GraphiQL, at /graphql, sends
+    the text the user typed: that is its job)."""
+    if request.method != "POST" or urlsplit(request.url).path != "/graphql":
+        return
+    if urlsplit(request.frame.url).path == "/graphql":
+        return
+    body = request.post_data_json
+    for item in body if isinstance(body, list) else [body]:
+        if isinstance(item, dict):
+            sent = tab.sent_as_text if item.get("query") else tab.sent_by_hash
+            sent.append(str(item.get("operationName")))
 
 
 def _counts(text: str) -> bool:

@@ -10,6 +10,9 @@ import httpx
 from config.settings import Settings
 from tests.browser.conftest import Server
 
+# GraphiQL runs what its user types: a development tool, never in production's allowlist mode.
+SERVE_ENV = {"PARTNERGRAPH_PERSISTED_QUERIES_ONLY": "false"}
+
 
 def test_graphiql_runs_a_query_with_other_hosts_blocked(tabs: Any, server: Server) -> None:
     tab = tabs("graphiql")

@@ -1,6 +1,7 @@
 """Start-up: a database not at the migrations' head is refused in one line (or migrated
-with --migrate); /readyz says why it is not ready; a configuration error is one line and
-exit 2; `demo` refuses production; every option's help shows its default."""
+with --migrate), and so are registered operations that do not hold; /readyz says why it
+is not ready; a configuration error is one line and exit 2; `demo` refuses production;
+every option's help shows its default."""
 
 from __future__ import annotations
 
@@ -53,6 +54,26 @@ def test_serve_refuses_a_database_never_migrated(tmp_path: Path) -> None:
     line = one_line(result)
     assert line.startswith("partnergraph serve: the database was never migrated")
     assert "--migrate" in line
+
+
+def test_serve_refuses_registered_operations_that_do_not_hold(tmp_path: Path) -> None:
+    (tmp_path / "ios.json").write_text(
+        '{"format": "apollo-persisted-query-manifest", "version": 1, "operations": '
+        '[{"id": "00", "name": "Me", "type": "query", "body": "query Me { __typename }"}]}'
+    )
+    result = run_cli(
+        "serve",
+        "--port",
+        "1",
+        env={
+            "PARTNERGRAPH_DATABASE_URL": sqlite_url(tmp_path),
+            "PARTNERGRAPH_PERSISTED_QUERIES_DIR": str(tmp_path),
+        },
+    )
+    assert result.returncode == 2
+    line = one_line(result)
+    assert line.startswith("partnergraph serve: ")
+    assert "the id of operation 'Me' is not the SHA-256 of its body" in line
 
 
 def test_worker_refuses_a_database_behind_the_head(tmp_path: Path) -> None:

@@ -1,3 +1,4 @@
+import { persistedExchange } from "@urql/exchange-persisted";
 import { Client, cacheExchange, fetchExchange } from "urql";
 
 import { getToken } from "./session";
@@ -6,7 +7,15 @@ import { getToken } from "./session";
 export function makeClient(): Client {
   return new Client({
     url: "/graphql",
-    exchanges: [cacheExchange, fetchExchange],
+    exchanges: [
+      cacheExchange,
+      // Every operation goes by its SHA-256 alone: the server registers the console's
+      // (the build's persisted-query-manifest.json), so production's allowlist mode runs
+      // them. On PersistedQueryNotFound (a server built from other sources) the exchange
+      // sends the text with the hash once. POST, never GET: production refuses GET.
+      persistedExchange({ preferGetForPersistedQueries: false, enableForMutation: true }),
+      fetchExchange,
+    ],
     requestPolicy: "cache-and-network",
     fetchOptions: () => {
       const token = getToken();
