@@ -207,7 +207,7 @@ def _healthcheck(args: argparse.Namespace) -> int:
         age = age_seconds(args.heartbeat)
         if age is None or age > args.max_age:
             seen = "never written" if age is None else f"last written {age:.0f} s ago"
-            print(f"unhealthy: worker heartbeat {args.heartbeat} {seen}", file=sys.stderr)
+            print(f"unhealthy: heartbeat {args.heartbeat} {seen}", file=sys.stderr)
             return 1
         return 0
     import urllib.error

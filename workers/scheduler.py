@@ -41,6 +41,7 @@ import socket
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
 from typing import Any
 
 import dramatiq
@@ -51,6 +52,8 @@ from config.settings import Settings
 from db.models import ScheduledRun, utcnow
 from db.session import make_engine, make_sessionmaker, transaction
 from resolvers.outage import OutageLog
+from workers.heartbeat import INTERVAL_SECONDS as HEARTBEAT_SECONDS
+from workers.heartbeat import touch
 
 logger = logging.getLogger(__name__)
 
@@ -158,6 +161,9 @@ class Scheduler:
     _task: asyncio.Task[None] | None = None
     _stop: asyncio.Event | None = None
     outage: OutageLog = field(default_factory=lambda: OutageLog(logger, "scheduler"))
+    #: Touched after every tick (and at least every heartbeat interval): the container's
+    #: liveness check (`partnergraph healthcheck --heartbeat FILE`) reads its age.
+    heartbeat: Path | None = None
 
     def _actor(self, name: str) -> dramatiq.Actor[Any, Any] | None:
         try:
@@ -221,6 +227,9 @@ class Scheduler:
         while not stop.is_set():
             await self.tick()
             wait = self.seconds_until_next(self.clock())
+            if self.heartbeat is not None:
+                touch(self.heartbeat)
+                wait = min(wait, HEARTBEAT_SECONDS)
             with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(stop.wait(), wait)
 
@@ -247,7 +256,7 @@ async def serve(settings: Settings, stop: asyncio.Event | None = None) -> None:
     broker = setup_broker(settings)
     engine = make_engine(settings.database_url, pool_size=2, pool_name="scheduler")
     try:
-        scheduler = Scheduler(make_sessionmaker(engine), broker)
+        scheduler = Scheduler(make_sessionmaker(engine), broker, heartbeat=settings.heartbeat_file)
         logger.info(
             "scheduler %s: jobs %s",
             scheduler.name,

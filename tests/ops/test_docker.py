@@ -45,12 +45,15 @@ def test_api_is_healthy_only_when_ready_and_the_worker_has_a_liveness_check() ->
     assert "/readyz" in DOCKERFILE.read_text().split("HEALTHCHECK", 1)[1].split("\n\n")[0]
     assert "/healthz" not in DOCKERFILE.read_text().split("HEALTHCHECK", 1)[1]
 
-    worker = services["worker"]
-    test = worker["healthcheck"]["test"]
-    heartbeat = test[test.index("--heartbeat") + 1]
-    assert worker["environment"]["PARTNERGRAPH_HEARTBEAT_FILE"] == heartbeat
-    for one_shot in ("migrate", "scheduler"):
-        assert services[one_shot]["healthcheck"] == {"disable": True}
+    beats = set()
+    for name in ("worker", "scheduler"):
+        test = services[name]["healthcheck"]["test"]
+        heartbeat = test[test.index("--heartbeat") + 1]
+        assert services[name]["environment"]["PARTNERGRAPH_HEARTBEAT_FILE"] == heartbeat
+        assert services[name]["environment"]["PARTNERGRAPH_PRODUCTION"] == "true"
+        beats.add(heartbeat)
+    assert len(beats) == 2
+    assert services["migrate"]["healthcheck"] == {"disable": True}
     assert services["api"]["depends_on"]["migrate"]["condition"] == (
         "service_completed_successfully"
     )

@@ -174,3 +174,32 @@ def test_seconds_until_next_wakes_at_the_next_period() -> None:
         jobs=(PeriodicJob("yearly_partner_review", Period.YEAR),),
     )
     assert quiet.seconds_until_next(at("2027-03-01T00:00")) == 30.0  # capped
+
+
+async def test_a_running_scheduler_touches_its_heartbeat_every_turn(
+    two_sessionmakers: tuple[SM, SM], tmp_path: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The scheduler container's liveness check reads this file's age: it is written at
+    once, then at least every heartbeat interval even when no job is due for hours."""
+    import workers.scheduler as scheduler_module
+    from workers.heartbeat import age_seconds
+
+    monkeypatch.setattr(scheduler_module, "HEARTBEAT_SECONDS", 0.2)
+    beat = tmp_path / "scheduler.alive"
+    jobs = (PeriodicJob("expire_bids", Period.MONTH),)  # next due in days, not seconds
+    scheduler = Scheduler(
+        two_sessionmakers[0], stub_broker("expire_bids"), jobs=jobs, heartbeat=beat
+    )
+    stop = asyncio.Event()
+    task = asyncio.create_task(scheduler.run(stop))
+    try:
+        await asyncio.sleep(0.3)
+        first = beat.stat().st_mtime_ns
+        await asyncio.sleep(0.6)
+        assert beat.stat().st_mtime_ns > first
+        age = age_seconds(beat)
+        assert age is not None
+        assert age < 1
+    finally:
+        stop.set()
+        await task
