@@ -18,7 +18,7 @@ from starlette.responses import JSONResponse, Response
 
 from config.settings import Settings
 from domain.error_codes import ErrorCode
-from resolvers.outage import SERVICE_UNAVAILABLE
+from resolvers.outage import SERVICE_UNAVAILABLE, UNAVAILABLE_MESSAGE
 from resolvers.throttling import THROTTLED
 
 
@@ -39,7 +39,7 @@ def refusal(status: int, code: str, message: str, **extensions: Any) -> Response
 
 
 def service_unavailable() -> Response:
-    return refusal(503, SERVICE_UNAVAILABLE, "The service is unavailable for a moment. Try again.")
+    return refusal(503, SERVICE_UNAVAILABLE, UNAVAILABLE_MESSAGE)
 
 
 def client_ip(connection: HTTPConnection, settings: Settings) -> str | None:

@@ -19,6 +19,8 @@ from domain.error_codes import ErrorCode
 from resolvers.throttling import ThrottleStorageDown
 
 SERVICE_UNAVAILABLE = ErrorCode.SERVICE_UNAVAILABLE
+#: What a client reads then (never the driver's message: it names hosts and ports).
+UNAVAILABLE_MESSAGE = "The service is unavailable for a moment. Try again."
 
 _OUTAGES: tuple[type[BaseException], ...] = (
     OSError,  # ConnectionRefusedError, socket errors, ConnectionResetError

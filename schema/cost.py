@@ -50,7 +50,8 @@ from strawberry.extensions import SchemaExtension
 from domain.error_codes import ErrorCode
 from resolvers.context import RequestContext
 from resolvers.cost_bucket import BucketStatus, bucket_subject
-from resolvers.throttling import THROTTLED
+from resolvers.outage import SERVICE_UNAVAILABLE, UNAVAILABLE_MESSAGE
+from resolvers.throttling import THROTTLED, ThrottleStorageDown
 
 MAX_COST_EXCEEDED = ErrorCode.MAX_COST_EXCEEDED
 MUTATION_COST = 10
@@ -246,17 +247,37 @@ class QueryCost(SchemaExtension):
         bucket = request.services.cost_bucket
         subject = bucket_subject(request)
         now = request.now().timestamp()
-        if requested > settings.max_query_cost:
-            status = await bucket.give_back(subject, 0, now)
-            context.result = _refused(
-                f"The query costs {requested}, more than the maximum of "
-                f"{settings.max_query_cost}. Ask for fewer items (first) or fields.",
-                {"code": MAX_COST_EXCEEDED, "cost": requested, "maxCost": settings.max_query_cost},
+        try:
+            if requested > settings.max_query_cost:
+                status = await bucket.give_back(subject, 0, now)
+                context.result = _refused(
+                    f"The query costs {requested}, more than the maximum of "
+                    f"{settings.max_query_cost}. Ask for fewer items (first) or fields.",
+                    {
+                        "code": MAX_COST_EXCEEDED,
+                        "cost": requested,
+                        "maxCost": settings.max_query_cost,
+                    },
+                )
+                self.cost = _report(requested, 0, status)
+                yield
+                return
+            status = await bucket.take(subject, requested, now)
+        except ThrottleStorageDown as exc:
+            # The bucket lives in Redis: with Redis out of reach the request is not run,
+            # and answers 503 (the edge maps SERVICE_UNAVAILABLE) rather than a raw error.
+            context.result = GraphQLExecutionResult(
+                data=None,
+                errors=[
+                    GraphQLError(
+                        UNAVAILABLE_MESSAGE,
+                        original_error=exc,
+                        extensions={"code": SERVICE_UNAVAILABLE},
+                    )
+                ],
             )
-            self.cost = _report(requested, 0, status)
             yield
             return
-        status = await bucket.take(subject, requested, now)
         if not status.ok:
             context.result = _refused(
                 f"Too much work asked for at once. Try again in {status.retry_after_seconds} "
@@ -268,7 +289,13 @@ class QueryCost(SchemaExtension):
             return
         yield
         actual = cost_of(data=getattr(context.result, "data", None), actual=True)
-        status = await bucket.give_back(subject, requested - actual, request.now().timestamp())
+        try:
+            status = await bucket.give_back(subject, requested - actual, request.now().timestamp())
+        except ThrottleStorageDown:
+            # Redis went away while the query ran: its answer stands; the unused cost is
+            # not refunded (the bucket refills on its own).
+            self.cost = {"requestedQueryCost": requested, "actualQueryCost": actual}
+            return
         self.cost = _report(requested, actual, status)
 
     def get_results(self) -> dict[str, Any]:

@@ -21,7 +21,7 @@ from strawberry.extensions import MaskErrors
 from config.logs import current_request, new_id, note_error_code
 from domain.error_codes import ErrorCode
 from domain.errors import DomainError
-from resolvers.outage import SERVICE_UNAVAILABLE, is_outage
+from resolvers.outage import SERVICE_UNAVAILABLE, UNAVAILABLE_MESSAGE, is_outage
 from resolvers.throttling import Throttled
 
 log = structlog.get_logger("partnergraph.errors")
@@ -108,7 +108,7 @@ class PublicErrors(MaskErrors):
                 "retryAfterSeconds": original.retry_after_seconds,
             }
         elif original is not None and is_outage(original):
-            message = "The service is unavailable for a moment. Try again."
+            message = UNAVAILABLE_MESSAGE
             extensions = {"code": SERVICE_UNAVAILABLE}
         else:
             message = self.error_message

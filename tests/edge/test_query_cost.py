@@ -134,3 +134,28 @@ async def test_buckets_are_shared_through_redis(redis_space: RedisSpace) -> None
     finally:
         await first.close()
         await second.close()
+
+
+async def test_with_redis_out_of_reach_every_request_answers_503_without_details(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    """The cost bucket lives in Redis: with Redis gone, a query is not run and answers
+    503 SERVICE_UNAVAILABLE with the public message (no host, port or driver text), and
+    the log has no traceback."""
+    import socket
+
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    settings = edge_settings(tmp_path, redis_url=f"redis://127.0.0.1:{port}/0")
+    async with open_edge(settings) as edge:
+        for query in ("{ __typename }", "{ catalog { maxQuantity } }"):
+            response = await edge.gql(query)
+            assert response.status_code == 503, response.text
+            body = response.json()
+            assert body["data"] is None
+            [error] = body["errors"]
+            assert error["extensions"] == {"code": "SERVICE_UNAVAILABLE"}
+            assert str(port) not in response.text
+            assert "Error 111" not in response.text
+    assert not [r for r in caplog.records if r.exc_info], [r.getMessage() for r in caplog.records]
