@@ -7,6 +7,13 @@ from decimal import Decimal
 from typing import Annotated, Any, TypeVar
 
 import strawberry
+from graphql import (
+    FieldNode,
+    FragmentDefinitionNode,
+    FragmentSpreadNode,
+    InlineFragmentNode,
+    SelectionSetNode,
+)
 from strawberry import relay
 from strawberry.relay.types import NodeType
 from strawberry.types.nodes import SelectedField, Selection
@@ -134,8 +141,32 @@ class Connection(relay.Connection[NodeType]):
 
 
 def selects(info: Info, name: str) -> bool:
-    """Whether the field being resolved selects `name` (fragments included)."""
-    return any(field.name == name for field in fields_of(info.selected_fields[0].selections))
+    """Whether the field being resolved selects `name` (fragments included).
+
+    Read from the document itself: `info.selected_fields` converts the field's whole
+    subtree (a page's nested connections and all) for each call, once per connection
+    field of every node of a page."""
+    raw = info._raw_info
+    return any(_selects(node.selection_set, name, raw.fragments) for node in raw.field_nodes)
+
+
+def _selects(
+    selection_set: SelectionSetNode | None,
+    name: str,
+    fragments: dict[str, FragmentDefinitionNode],
+) -> bool:
+    for selection in selection_set.selections if selection_set is not None else ():
+        if isinstance(selection, FieldNode):
+            if selection.name.value == name:
+                return True
+        elif isinstance(selection, InlineFragmentNode):
+            if _selects(selection.selection_set, name, fragments):
+                return True
+        elif isinstance(selection, FragmentSpreadNode):
+            fragment = fragments.get(selection.name.value)
+            if fragment is not None and _selects(fragment.selection_set, name, fragments):
+                return True
+    return False
 
 
 def fields_of(selections: Iterable[Selection]) -> Iterator[SelectedField]:
