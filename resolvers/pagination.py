@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import base64
 import binascii
-from collections import defaultdict
+from collections import defaultdict, namedtuple
 from collections.abc import Callable, Hashable, Sequence
 from dataclasses import dataclass
 from typing import Any, Generic, TypeVar
@@ -179,9 +179,10 @@ async def fetch_pages_by_parent(
     """A page for each parent in a single query (row_number over each parent's rows).
 
     `stmt` selects `entity` plus a labelled `parent` column that the pages are keyed by.
-    With `plain_rows`, the items are SQL rows whose attributes are the entity's columns
-    (`row.id`, `row.name`, ...), not ORM objects: several times cheaper to load, for pages
-    that are only read (shown), never changed or navigated through relationships.
+    With `plain_rows`, the items are named tuples of the entity's columns (`row.id`,
+    `row.name`, ...; `plain_row_shape`), not ORM objects, read through Core rather than
+    the ORM: many times cheaper to load, for pages that are only read (shown), never
+    changed or navigated through relationships.
     """
     totals = await _count_by_parent(session, stmt, parent) if request.count else {}
     order = key.desc() if request.backward else key
@@ -190,25 +191,63 @@ async def fetch_pages_by_parent(
         parent.label("page_parent"),
         func.row_number().over(partition_by=parent, order_by=order).label("page_rank"),
     ).subquery()
+    grouped: dict[Any, list[Any]] = defaultdict(list)
+    keys: dict[Any, list[int]] = defaultdict(list)
+    limit = numbered.c.page_rank <= request.first + 1
+    in_order = (numbered.c.page_parent, numbered.c.page_rank)
     if plain_rows:
-        columns = [numbered.c[column.name] for column in sa_inspect(entity).columns]
-        query = select(*columns, numbered.c.page_parent)
+        shape = plain_row_shape(entity)
+        columns = [numbered.c[name] for name in shape.columns]
+        plain = select(*columns, numbered.c.page_parent).where(limit).order_by(*in_order)
+        connection = await session.connection()
+        make, row_type = tuple.__new__, shape.row_type
+        width, at = len(columns), shape.fields.index(key.key)
+        for row in await connection.execute(plain):
+            values = tuple(row)
+            parent_value = values[width]
+            grouped[parent_value].append(make(row_type, values[:width]))
+            keys[parent_value].append(values[at])
     else:
         alias: Any = aliased(entity, numbered)
-        query = select(alias, numbered.c.page_parent)
-    query = query.where(numbered.c.page_rank <= request.first + 1).order_by(
-        numbered.c.page_parent, numbered.c.page_rank
-    )
-    grouped: dict[Any, list[T]] = defaultdict(list)
-    for row in (await session.execute(query)).all():
-        item: Any = row if plain_rows else row[0]
-        grouped[row.page_parent].append(item)
+        query = select(alias, numbered.c.page_parent).where(limit).order_by(*in_order)
+        for item, parent_value in (await session.execute(query)).all():
+            grouped[parent_value].append(item)
+            keys[parent_value].append(getattr(item, key.key))
     pages: dict[K, Page[T]] = {}
     for parent_value in parents:
-        rows = grouped.get(parent_value, [])
         total = totals.get(parent_value, 0) if request.count else None
-        pages[parent_value] = request.trim(rows, [getattr(r, key.key) for r in rows], total)
+        pages[parent_value] = request.trim(
+            grouped.get(parent_value, []), keys.get(parent_value, []), total
+        )
     return pages
+
+
+@dataclass(frozen=True)
+class PlainRowShape:
+    """A named tuple type with one field per mapped column of an entity, named as the
+    entity's attributes (`row.organization_id`), and the columns' names in that order."""
+
+    row_type: Any
+    fields: tuple[str, ...]
+    columns: tuple[str, ...]
+
+
+_PLAIN_ROW_SHAPES: dict[type[Any], PlainRowShape] = {}
+
+
+def plain_row_shape(entity: type[Any]) -> PlainRowShape:
+    """The shape of `entity`'s plain rows, made once per entity."""
+    found = _PLAIN_ROW_SHAPES.get(entity)
+    if found is None:
+        attributes = list(sa_inspect(entity).column_attrs)
+        fields = tuple(attribute.key for attribute in attributes)
+        found = PlainRowShape(
+            row_type=namedtuple(f"{entity.__name__}Row", fields),
+            fields=fields,
+            columns=tuple(attribute.columns[0].name for attribute in attributes),
+        )
+        _PLAIN_ROW_SHAPES[entity] = found
+    return found
 
 
 async def _count_by_parent(session: AsyncSession, stmt: Select[Any], parent: Any) -> dict[Any, int]:
