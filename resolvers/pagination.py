@@ -4,12 +4,12 @@ from __future__ import annotations
 
 import base64
 import binascii
-from collections import defaultdict
+from collections import defaultdict, namedtuple
 from collections.abc import Callable, Hashable, Sequence
 from dataclasses import dataclass
 from typing import Any, Generic, TypeVar
 
-from sqlalchemy import Row, Select, func, select
+from sqlalchemy import Integer, Row, Select, bindparam, func, select
 from sqlalchemy import inspect as sa_inspect
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import InstrumentedAttribute, aliased
@@ -80,17 +80,39 @@ class PageRequest:
         )
 
     def window(
-        self, stmt: Select[Any], key: InstrumentedAttribute[int], *, descending: bool = False
+        self,
+        stmt: Select[Any],
+        key: InstrumentedAttribute[int],
+        *,
+        descending: bool = False,
+        bound: bool = False,
     ) -> Select[Any]:
         """`stmt` between the cursors, in paging order, one row more than the page (which
         says whether more lie beyond). The connection's order is `key`'s, or the reverse
-        with `descending` (newest first); a backward page is fetched from its end."""
+        with `descending` (newest first); a backward page is fetched from its end. With
+        `bound`, the cursors are the parameters `page_after` and `page_before` (`params`)."""
+        after: Any = bindparam("page_after", type_=Integer()) if bound else self.after
+        before: Any = bindparam("page_before", type_=Integer()) if bound else self.before
         if self.after is not None:
-            stmt = stmt.where(key < self.after if descending else key > self.after)
+            stmt = stmt.where(key < after if descending else key > after)
         if self.before is not None:
-            stmt = stmt.where(key > self.before if descending else key < self.before)
+            stmt = stmt.where(key > before if descending else key < before)
         order = key.desc() if descending != self.backward else key.asc()
         return stmt.order_by(order).limit(self.first + 1)
+
+    @property
+    def shape(self) -> tuple[bool, bool, bool]:
+        """What a statement for this page depends on once its values are parameters."""
+        return self.after is not None, self.before is not None, self.backward
+
+    def params(self) -> dict[str, Any]:
+        """The values of a `bound` window's parameters, and of `page_size`."""
+        values: dict[str, Any] = {"page_size": self.first + 1}
+        if self.after is not None:
+            values["page_after"] = self.after
+        if self.before is not None:
+            values["page_before"] = self.before
+        return values
 
     def trim(self, rows: list[T], keys: list[int], total: int | None) -> Page[T]:
         """The page from the rows `window` fetched, in the connection's order."""
@@ -179,36 +201,156 @@ async def fetch_pages_by_parent(
     """A page for each parent in a single query (row_number over each parent's rows).
 
     `stmt` selects `entity` plus a labelled `parent` column that the pages are keyed by.
-    With `plain_rows`, the items are SQL rows whose attributes are the entity's columns
-    (`row.id`, `row.name`, ...), not ORM objects: several times cheaper to load, for pages
-    that are only read (shown), never changed or navigated through relationships.
+    With `plain_rows`, the items are named tuples of the entity's columns (`row.id`,
+    `row.name`, ...; `plain_row_shape`), not ORM objects, read through Core rather than
+    the ORM: many times cheaper to load, for pages that are only read (shown), never
+    changed or navigated through relationships. `ParentPages` does the same with a
+    statement made once.
     """
     totals = await _count_by_parent(session, stmt, parent) if request.count else {}
+    query = _pages_query(entity, stmt, parent, key, request, plain_rows=plain_rows)
+    return await _read_pages(
+        session, query, request.params(), entity, key, parents, request, totals, plain_rows
+    )
+
+
+class ParentPages(Generic[T]):
+    """Pages of `entity` per parent, like `fetch_pages_by_parent`, from a statement made
+    once per page shape (`PageRequest.shape`) rather than for every batch: the parents,
+    the cursors and the page size are its parameters. Building and compiling the
+    statement (an ORM select, its subquery, its column collection) cost more than running
+    it for a small page.
+
+    `rows_of(parents)` selects the entity's rows of some parents (`parent.in_(parents)`):
+    given a bound parameter for the prepared statement, a list of ids for a count.
+    """
+
+    def __init__(
+        self,
+        entity: type[T],
+        rows_of: Callable[[Any], Select[Any]],
+        parent: Any,
+        key: InstrumentedAttribute[int],
+        *,
+        plain_rows: bool = False,
+    ) -> None:
+        self.entity = entity
+        self.rows_of = rows_of
+        self.parent = parent
+        self.key = key
+        self.plain_rows = plain_rows
+        self._queries: dict[tuple[bool, bool, bool], Select[Any]] = {}
+
+    async def fetch(
+        self, session: AsyncSession, parents: Sequence[K], request: PageRequest
+    ) -> dict[K, Page[T]]:
+        ids = list(dict.fromkeys(parents))
+        totals = (
+            await _count_by_parent(session, self.rows_of(ids), self.parent) if request.count else {}
+        )
+        query = self._queries.get(request.shape)
+        if query is None:
+            stmt = self.rows_of(bindparam("page_parents", expanding=True))
+            query = _pages_query(
+                self.entity, stmt, self.parent, self.key, request, plain_rows=self.plain_rows
+            )
+            self._queries[request.shape] = query
+        params = {**request.params(), "page_parents": ids}
+        return await _read_pages(
+            session, query, params, self.entity, self.key, parents, request, totals, self.plain_rows
+        )
+
+
+def _pages_query(
+    entity: type[Any],
+    stmt: Select[Any],
+    parent: Any,
+    key: InstrumentedAttribute[int],
+    request: PageRequest,
+    *,
+    plain_rows: bool,
+) -> Select[Any]:
+    """The rows of each parent's page (bound cursors and `page_size`), parent by parent."""
     order = key.desc() if request.backward else key
-    cursors = request.window(stmt, key).order_by(None).limit(None)
+    cursors = request.window(stmt, key, bound=True).order_by(None).limit(None)
     numbered = cursors.add_columns(
         parent.label("page_parent"),
         func.row_number().over(partition_by=parent, order_by=order).label("page_rank"),
     ).subquery()
+    columns: list[Any]
     if plain_rows:
-        columns = [numbered.c[column.name] for column in sa_inspect(entity).columns]
-        query = select(*columns, numbered.c.page_parent)
+        columns = [numbered.c[name] for name in plain_row_shape(entity).columns]
     else:
-        alias: Any = aliased(entity, numbered)
-        query = select(alias, numbered.c.page_parent)
-    query = query.where(numbered.c.page_rank <= request.first + 1).order_by(
-        numbered.c.page_parent, numbered.c.page_rank
+        columns = [aliased(entity, numbered)]
+    return (
+        select(*columns, numbered.c.page_parent)
+        .where(numbered.c.page_rank <= bindparam("page_size", type_=Integer()))
+        .order_by(numbered.c.page_parent, numbered.c.page_rank)
     )
-    grouped: dict[Any, list[T]] = defaultdict(list)
-    for row in (await session.execute(query)).all():
-        item: Any = row if plain_rows else row[0]
-        grouped[row.page_parent].append(item)
-    pages: dict[K, Page[T]] = {}
+
+
+async def _read_pages(
+    session: AsyncSession,
+    query: Select[Any],
+    params: dict[str, Any],
+    entity: type[Any],
+    key: InstrumentedAttribute[int],
+    parents: Sequence[K],
+    request: PageRequest,
+    totals: dict[Any, int],
+    plain_rows: bool,
+) -> dict[K, Page[Any]]:
+    grouped: dict[Any, list[Any]] = defaultdict(list)
+    keys: dict[Any, list[int]] = defaultdict(list)
+    if plain_rows:
+        shape = plain_row_shape(entity)
+        connection = await session.connection()
+        make, row_type = tuple.__new__, shape.row_type
+        width, at = len(shape.fields), shape.fields.index(key.key)
+        for row in await connection.execute(query, params):
+            values = tuple(row)
+            parent_value = values[width]
+            grouped[parent_value].append(make(row_type, values[:width]))
+            keys[parent_value].append(values[at])
+    else:
+        for item, parent_value in (await session.execute(query, params)).all():
+            grouped[parent_value].append(item)
+            keys[parent_value].append(getattr(item, key.key))
+    pages: dict[K, Page[Any]] = {}
     for parent_value in parents:
-        rows = grouped.get(parent_value, [])
         total = totals.get(parent_value, 0) if request.count else None
-        pages[parent_value] = request.trim(rows, [getattr(r, key.key) for r in rows], total)
+        pages[parent_value] = request.trim(
+            grouped.get(parent_value, []), keys.get(parent_value, []), total
+        )
     return pages
+
+
+@dataclass(frozen=True)
+class PlainRowShape:
+    """A named tuple type with one field per mapped column of an entity, named as the
+    entity's attributes (`row.organization_id`), and the columns' names in that order."""
+
+    row_type: Any
+    fields: tuple[str, ...]
+    columns: tuple[str, ...]
+
+
+_PLAIN_ROW_SHAPES: dict[type[Any], PlainRowShape] = {}
+
+
+def plain_row_shape(entity: type[Any]) -> PlainRowShape:
+    """The shape of `entity`'s plain rows, made once per entity."""
+    found = _PLAIN_ROW_SHAPES.get(entity)
+    if found is None:
+        attributes = list(sa_inspect(entity).column_attrs)
+        fields = tuple(attribute.key for attribute in attributes)
+        found = PlainRowShape(
+            row_type=namedtuple(f"{entity.__name__}Row", fields),
+            fields=fields,
+            columns=tuple(attribute.columns[0].name for attribute in attributes),
+        )
+        _PLAIN_ROW_SHAPES[entity] = found
+    return found
 
 
 async def _count_by_parent(session: AsyncSession, stmt: Select[Any], parent: Any) -> dict[Any, int]:

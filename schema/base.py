@@ -2,11 +2,20 @@
 
 from __future__ import annotations
 
+import dataclasses
+import enum
 from collections.abc import Awaitable, Callable, Iterable, Iterator
 from decimal import Decimal
 from typing import Annotated, Any, TypeVar
 
 import strawberry
+from graphql import (
+    FieldNode,
+    FragmentDefinitionNode,
+    FragmentSpreadNode,
+    InlineFragmentNode,
+    SelectionSetNode,
+)
 from strawberry import relay
 from strawberry.relay.types import NodeType
 from strawberry.types.nodes import SelectedField, Selection
@@ -20,6 +29,7 @@ from resolvers.pagination import Page, PageRequest, encode_cursor
 from schema.context import Info
 
 N = TypeVar("N", bound=relay.Node)
+E = TypeVar("E", bound=enum.Enum)
 
 Currency = CurrencyEnum
 Role = enums.Role
@@ -60,6 +70,37 @@ strawberry.enum(
 )
 for _value in ErrorCode.__strawberry_definition__.values:  # type: ignore[attr-defined]
     _value.description = ERROR_CODE_DESCRIPTIONS[ErrorCode(_value.value)]
+
+
+_BUILT: set[type[Any]] = set()
+T = TypeVar("T")
+
+
+def build(cls: type[T], fields: dict[str, Any]) -> T:
+    """An instance of the Strawberry type `cls` holding `fields`, which must name every
+    field its `__init__` takes, made without calling it (keyword arguments, defaults).
+    For the nodes a page makes by the thousand (Product, Invoice): several times
+    cheaper, and the same object. The first instance of each type is checked."""
+    if cls not in _BUILT:
+        expected = {f.name for f in dataclasses.fields(cls) if f.init}  # type: ignore[arg-type]
+        if set(fields) != expected:
+            raise TypeError(f"{cls.__name__} has the fields {sorted(expected)}")
+        _BUILT.add(cls)
+    made = object.__new__(cls)
+    made.__dict__ = fields
+    return made
+
+
+def enum_of(kind: type[E]) -> Callable[[str], E]:
+    """`kind(value)` by a dict lookup (an Enum call costs a microsecond); an unknown value
+    still raises the Enum's ValueError."""
+    members: dict[Any, E] = {member.value: member for member in kind}
+
+    def of(value: str) -> E:
+        found = members.get(value)
+        return found if found is not None else kind(value)
+
+    return of
 
 
 def product_families(values: Iterable[str] | None) -> list[ProductFamily]:
@@ -134,8 +175,32 @@ class Connection(relay.Connection[NodeType]):
 
 
 def selects(info: Info, name: str) -> bool:
-    """Whether the field being resolved selects `name` (fragments included)."""
-    return any(field.name == name for field in fields_of(info.selected_fields[0].selections))
+    """Whether the field being resolved selects `name` (fragments included).
+
+    Read from the document itself: `info.selected_fields` converts the field's whole
+    subtree (a page's nested connections and all) for each call, once per connection
+    field of every node of a page."""
+    raw = info._raw_info
+    return any(_selects(node.selection_set, name, raw.fragments) for node in raw.field_nodes)
+
+
+def _selects(
+    selection_set: SelectionSetNode | None,
+    name: str,
+    fragments: dict[str, FragmentDefinitionNode],
+) -> bool:
+    for selection in selection_set.selections if selection_set is not None else ():
+        if isinstance(selection, FieldNode):
+            if selection.name.value == name:
+                return True
+        elif isinstance(selection, InlineFragmentNode):
+            if _selects(selection.selection_set, name, fragments):
+                return True
+        elif isinstance(selection, FragmentSpreadNode):
+            fragment = fragments.get(selection.name.value)
+            if fragment is not None and _selects(fragment.selection_set, name, fragments):
+                return True
+    return False
 
 
 def fields_of(selections: Iterable[Selection]) -> Iterator[SelectedField]:
@@ -169,20 +234,49 @@ def page_request(
 
 
 def to_connection(page: Page[Any], wrap: Callable[[Any], N]) -> Connection[N]:
-    edges = [
-        relay.Edge(node=wrap(item), cursor=encode_cursor(key))
-        for item, key in zip(page.items, page.keys, strict=True)
-    ]
+    edges = [_Edge(wrap(item), key) for item, key in zip(page.items, page.keys, strict=True)]
     return Connection(
         count=page.total_count,
-        edges=edges,
-        page_info=relay.PageInfo(
-            has_next_page=page.has_next,
-            has_previous_page=page.has_previous,
-            start_cursor=edges[0].cursor if edges else None,
-            end_cursor=edges[-1].cursor if edges else None,
+        edges=edges,  # type: ignore[arg-type]  # _Edge is a relay.Edge
+        page_info=_PageInfo(
+            page.has_next,
+            page.has_previous,
+            page.keys[0] if page.keys else None,
+            page.keys[-1] if page.keys else None,
         ),
     )
+
+
+# Edges and page bounds whose cursors are encoded only when the query reads them: a
+# page's edges are made for every node (a dashboard's 1,000 products) and their cursors
+# rarely asked for. Edge and PageInfo have no `is_type_of`: any object with their
+# attributes answers them; these are their subclasses all the same, for the type checker.
+class _Edge(relay.Edge[Any]):
+    def __init__(self, node: Any, key: int) -> None:
+        self.node = node
+        self._key = key
+
+    @property
+    def cursor(self) -> str:
+        return encode_cursor(self._key)
+
+
+class _PageInfo(relay.PageInfo):
+    def __init__(
+        self, has_next: bool, has_previous: bool, start: int | None, end: int | None
+    ) -> None:
+        self.has_next_page = has_next
+        self.has_previous_page = has_previous
+        self._start = start
+        self._end = end
+
+    @property
+    def start_cursor(self) -> str | None:
+        return None if self._start is None else encode_cursor(self._start)
+
+    @property
+    def end_cursor(self) -> str | None:
+        return None if self._end is None else encode_cursor(self._end)
 
 
 P = TypeVar("P")

@@ -23,7 +23,7 @@ maximumAvailable currentlyAvailable restoreRate } }`.
 from __future__ import annotations
 
 import functools
-from collections.abc import AsyncIterator, Mapping
+from collections.abc import AsyncIterator, Callable, Iterator, Mapping
 from typing import Any
 
 from graphql import (
@@ -56,97 +56,54 @@ from resolvers.throttling import THROTTLED, ThrottleStorageDown
 MAX_COST_EXCEEDED = ErrorCode.MAX_COST_EXCEEDED
 MUTATION_COST = 10
 CONNECTION_COST = 2
-_ABSENT = object()
 
 
 class _Walk:
+    """The requested cost: the document alone (page sizes from `first`, else the default)."""
+
     def __init__(
         self,
         schema: GraphQLSchema,
         fragments: Mapping[str, FragmentDefinitionNode],
         variables: Mapping[str, Any],
         page_size: int,
-        actual: bool,
     ) -> None:
         self.schema = schema
         self.fragments = fragments
         self.variables = variables
         self.page_size = page_size
-        self.actual = actual
         self.node = schema.get_type("Node")
-        self.seen_fragments: set[str] = set()
 
     def is_node(self, named: Any) -> bool:
-        return isinstance(named, GraphQLObjectType) and any(
-            i is self.node for i in named.interfaces
-        )
+        return _is_node(named, self.node)
 
-    def selection(self, selection_set: SelectionSetNode | None, parent: Any, data: Any) -> int:
-        if selection_set is None:
-            return 0
-        total = 0
-        for sel in selection_set.selections:
-            if isinstance(sel, FieldNode):
-                total += self.field(sel, parent, data)
-            elif isinstance(sel, InlineFragmentNode):
-                condition = (
-                    self.schema.get_type(sel.type_condition.name.value)
-                    if sel.type_condition
-                    else parent
-                )
-                total += self.selection(sel.selection_set, condition or parent, data)
-            elif isinstance(sel, FragmentSpreadNode):
-                fragment = self.fragments.get(sel.name.value)
-                if fragment is None:
-                    continue
-                condition = self.schema.get_type(fragment.type_condition.name.value)
-                total += self.selection(fragment.selection_set, condition or parent, data)
-        return total
-
-    def field(self, node: FieldNode, parent: Any, data: Any) -> int:
-        name = node.name.value
-        if name.startswith("__") or not isinstance(
-            parent, GraphQLObjectType | GraphQLInterfaceType
-        ):
-            return 0
-        definition = parent.fields.get(name)
-        if definition is None:
-            return 0
-        named = get_named_type(definition.type)
-        if not isinstance(named, GraphQLObjectType | GraphQLInterfaceType | GraphQLUnionType):
-            return 0
-        value: Any = _ABSENT
-        if self.actual:
-            value = data.get(node.alias.value if node.alias else name) if data else None
-            if value is None:
-                return 0
-        if named.name.endswith("Connection") and isinstance(named, GraphQLObjectType):
-            return CONNECTION_COST + self.connection(node, named, value)
-        own = 1 if self.is_node(named) or isinstance(named, GraphQLInterfaceType) else 0
-        items = value if isinstance(value, list) else [value]
+    def selection(self, selection_set: SelectionSetNode | None, parent: Any) -> int:
         return sum(
-            own + self.selection(node.selection_set, named, item if self.actual else None)
-            for item in items
-            if not self.actual or item is not None
+            self.field(node, condition)
+            for node, condition in _typed_fields(self.schema, selection_set, parent, self.fragments)
         )
 
-    def connection(self, node: FieldNode, connection: GraphQLObjectType, value: Any) -> int:
+    def field(self, node: FieldNode, parent: Any) -> int:
+        named = _object_type_of(node, parent)
+        if named is None:
+            return 0
+        if _is_connection(named):
+            return CONNECTION_COST + self.connection(node, named)
+        own = 1 if self.is_node(named) or isinstance(named, GraphQLInterfaceType) else 0
+        return own + self.selection(node.selection_set, named)
+
+    def connection(self, node: FieldNode, connection: GraphQLObjectType) -> int:
         total = 0
         for sel in _fields(node.selection_set, self.fragments):
             name = sel.name.value
             definition = connection.fields.get(name)
             if definition is None:
                 continue
-            named = get_named_type(definition.type)
             if name in ("edges", "nodes"):
-                if self.actual:
-                    items = value.get(sel.alias.value if sel.alias else name) or []
-                    total += sum(self.selection(sel.selection_set, named, i) for i in items if i)
-                else:
-                    per_item = self.selection(sel.selection_set, named, None)
-                    total += self.first(node) * per_item
+                per_item = self.selection(sel.selection_set, get_named_type(definition.type))
+                total += self.first(node) * per_item
             else:
-                total += self.field(sel, connection, value)
+                total += self.field(sel, connection)
         return total
 
     def first(self, node: FieldNode) -> int:
@@ -160,6 +117,146 @@ class _Walk:
                 if isinstance(given, int) and not isinstance(given, bool):
                     return max(0, given)
         return self.page_size
+
+
+#: The actual cost of what one field answered, given its parent's data (a dict or None).
+Measure = Callable[[Any], int]
+
+
+class _ActualPlan:
+    """The actual cost as a tree of functions over the answer, made once per document.
+
+    The same rules as `_Walk`, applied to what came back: a Node counts once per object
+    that is there, a connection 2 plus its edges, nothing for a null. Walking the
+    document for every edge of every page was a sizeable share of a page's CPU; the plan
+    decides each field's rule once and leaves out the subtrees that cannot cost anything
+    (scalars, Money, PageInfo), so only the objects that count are visited.
+    """
+
+    def __init__(
+        self, schema: GraphQLSchema, fragments: Mapping[str, FragmentDefinitionNode]
+    ) -> None:
+        self.schema = schema
+        self.fragments = fragments
+        self.node = schema.get_type("Node")
+
+    def selection(self, selection_set: SelectionSetNode | None, parent: Any) -> Measure | None:
+        measures = [
+            measure
+            for node, condition in _typed_fields(self.schema, selection_set, parent, self.fragments)
+            if (measure := self.field(node, condition)) is not None
+        ]
+        if not measures:
+            return None
+        if len(measures) == 1:
+            return measures[0]
+        return lambda data: sum(measure(data) for measure in measures)
+
+    def field(self, node: FieldNode, parent: Any) -> Measure | None:
+        """None: the field costs nothing whatever it answers."""
+        named = _object_type_of(node, parent)
+        if named is None:
+            return None
+        key = node.alias.value if node.alias else node.name.value
+        if _is_connection(named):
+            edges = self.connection(node, named)
+
+            def connection(data: Any) -> int:
+                value = data.get(key) if data else None
+                if value is None:
+                    return 0
+                return CONNECTION_COST + (edges(value) if edges is not None else 0)
+
+            return connection
+        own = 1 if _is_node(named, self.node) or isinstance(named, GraphQLInterfaceType) else 0
+        inner = self.selection(node.selection_set, named)
+        if own == 0 and inner is None:
+            return None
+        below: Measure = inner if inner is not None else _nothing
+
+        def field(data: Any) -> int:
+            value = data.get(key) if data else None
+            if value is None:
+                return 0
+            if isinstance(value, list):
+                return sum(own + below(item) for item in value if item is not None)
+            return own + below(value)
+
+        return field
+
+    def connection(self, node: FieldNode, connection: GraphQLObjectType) -> Measure | None:
+        measures: list[Measure] = []
+        for sel in _fields(node.selection_set, self.fragments):
+            name = sel.name.value
+            definition = connection.fields.get(name)
+            if definition is None:
+                continue
+            if name in ("edges", "nodes"):
+                per_item = self.selection(sel.selection_set, get_named_type(definition.type))
+                if per_item is not None:
+                    measures.append(_each(sel.alias.value if sel.alias else name, per_item))
+            elif (measure := self.field(sel, connection)) is not None:
+                measures.append(measure)
+        if not measures:
+            return None
+        return lambda value: sum(measure(value) for measure in measures)
+
+
+def _each(key: str, per_item: Measure) -> Measure:
+    return lambda value: sum(per_item(item) for item in value.get(key) or () if item)
+
+
+def _nothing(_data: Any) -> int:
+    return 0
+
+
+def _is_node(named: Any, node: Any) -> bool:
+    return isinstance(named, GraphQLObjectType) and any(i is node for i in named.interfaces)
+
+
+def _is_connection(named: Any) -> bool:
+    return isinstance(named, GraphQLObjectType) and named.name.endswith("Connection")
+
+
+def _object_type_of(node: FieldNode, parent: Any) -> Any:
+    """The named type of the field `node` selects on `parent` when it is an object, an
+    interface or a union (which may cost); None for a scalar, an enum or `__typename`."""
+    name = node.name.value
+    if name.startswith("__") or not isinstance(parent, GraphQLObjectType | GraphQLInterfaceType):
+        return None
+    definition = parent.fields.get(name)
+    if definition is None:
+        return None
+    named = get_named_type(definition.type)
+    if not isinstance(named, GraphQLObjectType | GraphQLInterfaceType | GraphQLUnionType):
+        return None
+    return named
+
+
+def _typed_fields(
+    schema: GraphQLSchema,
+    selection_set: SelectionSetNode | None,
+    parent: Any,
+    fragments: Mapping[str, FragmentDefinitionNode],
+) -> Iterator[tuple[FieldNode, Any]]:
+    """The fields of a selection set with the type each is selected on (a fragment's
+    type condition, else the parent's), through fragments."""
+    if selection_set is None:
+        return
+    for sel in selection_set.selections:
+        if isinstance(sel, FieldNode):
+            yield sel, parent
+        elif isinstance(sel, InlineFragmentNode):
+            condition = (
+                schema.get_type(sel.type_condition.name.value) if sel.type_condition else parent
+            )
+            yield from _typed_fields(schema, sel.selection_set, condition or parent, fragments)
+        elif isinstance(sel, FragmentSpreadNode):
+            fragment = fragments.get(sel.name.value)
+            if fragment is None:
+                continue
+            condition = schema.get_type(fragment.type_condition.name.value)
+            yield from _typed_fields(schema, fragment.selection_set, condition or parent, fragments)
 
 
 def _fields(
@@ -186,6 +283,36 @@ def _operation(document: DocumentNode, name: str | None) -> OperationDefinitionN
     return next((o for o in operations if o.name and o.name.value == name), None)
 
 
+#: Actual-cost plans by document (the parser cache hands out one object per query text).
+_PLANS: dict[tuple[int, int, str | None], tuple[Any, list[tuple[str, Measure | None]]]] = {}
+_PLANS_KEPT = 256
+
+
+def _root_measures(
+    schema: GraphQLSchema,
+    document: DocumentNode,
+    operation: OperationDefinitionNode,
+    operation_name: str | None,
+    fragments: Mapping[str, FragmentDefinitionNode],
+    root: Any,
+) -> list[tuple[str, Measure | None]]:
+    key = (id(schema), id(document), operation_name)
+    found = _PLANS.get(key)
+    if found is not None and found[0] == (schema, document):
+        return found[1]
+    plan = _ActualPlan(schema, fragments)
+    measures = [
+        (node.alias.value if node.alias else node.name.value, plan.field(node, root))
+        for node in _fields(operation.selection_set, fragments)
+        if not node.name.value.startswith("__")
+    ]
+    if len(_PLANS) >= _PLANS_KEPT:
+        _PLANS.pop(next(iter(_PLANS)))
+    # The schema and document are kept with the plan, so their ids stay theirs.
+    _PLANS[key] = ((schema, document), measures)
+    return measures
+
+
 def query_cost(
     schema: GraphQLSchema,
     document: DocumentNode,
@@ -203,20 +330,23 @@ def query_cost(
     fragments = {
         d.name.value: d for d in document.definitions if isinstance(d, FragmentDefinitionNode)
     }
-    walk = _Walk(schema, fragments, variables or {}, page_size, actual)
     mutation = operation.operation is OperationType.MUTATION
     root = schema.mutation_type if mutation else schema.query_type
     total = 0
+    if actual:
+        for key, measure in _root_measures(
+            schema, document, operation, operation_name, fragments, root
+        ):
+            if not mutation and (not data or data.get(key) is None):
+                continue
+            cost = measure(data) if measure is not None else 0
+            total += cost + MUTATION_COST if mutation else max(1, cost)
+        return total
+    walk = _Walk(schema, fragments, variables or {}, page_size)
     for node in _fields(operation.selection_set, fragments):
         if node.name.value.startswith("__"):
             continue
-        if (
-            actual
-            and (not data or data.get(node.alias.value if node.alias else node.name.value) is None)
-            and not mutation
-        ):
-            continue
-        cost = walk.field(node, root, data)
+        cost = walk.field(node, root)
         total += cost + MUTATION_COST if mutation else max(1, cost)
     return total
 

@@ -33,7 +33,13 @@ from domain.access import GrantFacts, Viewer, partner_product_scope, product_lim
 from domain.enums import AccessLevel, GrantStatus, Role
 from domain.grants import effective_status
 from resolvers.context import Services
-from resolvers.pagination import Page, PageRequest, fetch_pages_by_parent, fetch_row_page
+from resolvers.pagination import (
+    Page,
+    PageRequest,
+    ParentPages,
+    fetch_pages_by_parent,
+    fetch_row_page,
+)
 
 K = TypeVar("K", bound=Hashable)
 V = TypeVar("V")
@@ -239,32 +245,18 @@ class Loaders(BatchLoaders):
     # -- paginated relations ----------------------------------------------------------
 
     async def _paged(
-        self,
-        session: AsyncSession,
-        keys: Sequence[PagedKey],
-        model: type[V],
-        stmt: Any,
-        parent: Any,
-        *,
-        plain_rows: bool = False,
+        self, session: AsyncSession, keys: Sequence[PagedKey], pages: ParentPages[V]
     ) -> list[Page[V]]:
-        """Pages per parent; `plain_rows`: see `fetch_pages_by_parent` (read-only pages)."""
         results: dict[PagedKey, Page[V]] = {}
         for request, parents in _group_by_request(keys).items():
-            key: Any = getattr(model, "id")  # noqa: B009 - generic over the models
-            pages = await fetch_pages_by_parent(
-                session, model, stmt, parent, key, parents, request, plain_rows=plain_rows
-            )
-            for parent_id, page in pages.items():
+            for parent_id, page in (await pages.fetch(session, parents, request)).items():
                 results[(parent_id, request)] = page
         return [results[k] for k in keys]
 
     async def _organization_products(
         self, session: AsyncSession, keys: Sequence[PagedKey]
     ) -> list[Page[Product]]:
-        org_ids = {k[0] for k in keys}
-        stmt = select(Product).where(Product.organization_id.in_(org_ids))
-        return await self._paged(session, keys, Product, stmt, Product.organization_id)
+        return await self._paged(session, keys, _ORGANIZATION_PRODUCTS)
 
     async def _client_products(
         self, session: AsyncSession, keys: Sequence[PagedKey]
@@ -272,28 +264,23 @@ class Loaders(BatchLoaders):
         """Products a grant covers: the whole client (FULL) or its granted set (LIMITED);
         for a collaborator whose rights choose products, those of them the grant covers."""
         grant_ids = {k[0] for k in keys}
-        granted = select(GrantProduct.product_id).where(GrantProduct.grant_id == Grant.id)
-        stmt = (
-            select(Product)
-            .join(Grant, Grant.client_id == Product.organization_id)
-            .where(
-                Grant.id.in_(grant_ids),
-                or_(
-                    Grant.level == AccessLevel.FULL,
-                    and_(Grant.level == AccessLevel.LIMITED, Product.id.in_(granted)),
-                ),
+        chosen = await self._chosen_products(session, sorted(grant_ids))
+        if not chosen:
+            return await self._paged(session, keys, _CLIENT_PRODUCTS)
+        stmt = _products_of_grants(grant_ids).where(
+            or_(
+                Grant.id.not_in(sorted(chosen)),
+                *(and_(Grant.id == g, Product.id.in_(p)) for g, p in chosen.items()),
             )
         )
-        chosen = await self._chosen_products(session, sorted(grant_ids))
-        if chosen:
-            stmt = stmt.where(
-                or_(
-                    Grant.id.not_in(sorted(chosen)),
-                    *(and_(Grant.id == g, Product.id.in_(p)) for g, p in chosen.items()),
-                )
+        results: dict[PagedKey, Page[Product]] = {}
+        for request, parents in _group_by_request(keys).items():
+            pages = await fetch_pages_by_parent(
+                session, Product, stmt, Grant.id, Product.id, parents, request, plain_rows=True
             )
-        # Shown, never changed: plain rows (`Product.of` reads the same attributes).
-        return await self._paged(session, keys, Product, stmt, Grant.id, plain_rows=True)
+            for parent_id, page in pages.items():
+                results[(parent_id, request)] = page
+        return [results[k] for k in keys]
 
     async def _chosen_products(
         self, session: AsyncSession, grant_ids: Sequence[int]
@@ -317,23 +304,13 @@ class Loaders(BatchLoaders):
     async def _organization_invoices(
         self, session: AsyncSession, keys: Sequence[PagedKey]
     ) -> list[Page[Invoice]]:
-        org_ids = {k[0] for k in keys}
-        stmt = select(Invoice).where(Invoice.organization_id.in_(org_ids))
-        return await self._paged(session, keys, Invoice, stmt, Invoice.organization_id)
+        return await self._paged(session, keys, _ORGANIZATION_INVOICES)
 
     async def _partner_paid_invoices(
         self, session: AsyncSession, keys: Sequence[PagedKey]
     ) -> list[Page[Invoice]]:
         """For each grant, the invoices its partner paid for the grant's client."""
-        grant_ids = {k[0] for k in keys}
-        stmt = (
-            select(Invoice)
-            .join(Grant, Grant.client_id == Invoice.client_id)
-            .join(Partner, Partner.id == Grant.partner_id)
-            .where(Grant.id.in_(grant_ids), Invoice.organization_id == Partner.organization_id)
-        )
-        # Shown, never changed: plain rows (`Invoice.of` reads the same attributes).
-        return await self._paged(session, keys, Invoice, stmt, Grant.id, plain_rows=True)
+        return await self._paged(session, keys, _PARTNER_PAID_INVOICES)
 
     def _acted_for(self) -> ColumnElement[bool]:
         """As domain.access.acts_for_client, in SQL, over grants joined to their partner:
@@ -395,6 +372,57 @@ class Loaders(BatchLoaders):
     async def _client_grants(
         self, session: AsyncSession, keys: Sequence[PagedKey]
     ) -> list[Page[Grant]]:
-        org_ids = {k[0] for k in keys}
-        stmt = select(Grant).where(Grant.client_id.in_(org_ids))
-        return await self._paged(session, keys, Grant, stmt, Grant.client_id)
+        return await self._paged(session, keys, _CLIENT_GRANTS)
+
+
+# The paginated relations' statements, made once per page shape (`ParentPages`).
+
+
+def _products_of_grants(grant_ids: Any) -> Any:
+    """Products a grant covers: the whole client (FULL) or its granted set (LIMITED)."""
+    granted = select(GrantProduct.product_id).where(GrantProduct.grant_id == Grant.id)
+    return (
+        select(Product)
+        .join(Grant, Grant.client_id == Product.organization_id)
+        .where(
+            Grant.id.in_(grant_ids),
+            or_(
+                Grant.level == AccessLevel.FULL,
+                and_(Grant.level == AccessLevel.LIMITED, Product.id.in_(granted)),
+            ),
+        )
+    )
+
+
+_ORGANIZATION_PRODUCTS = ParentPages(
+    Product,
+    lambda org_ids: select(Product).where(Product.organization_id.in_(org_ids)),
+    Product.organization_id,
+    Product.id,
+)
+# Shown, never changed: plain rows (`Product.of`, `Invoice.of` read the same attributes).
+_CLIENT_PRODUCTS = ParentPages(Product, _products_of_grants, Grant.id, Product.id, plain_rows=True)
+_ORGANIZATION_INVOICES = ParentPages(
+    Invoice,
+    lambda org_ids: select(Invoice).where(Invoice.organization_id.in_(org_ids)),
+    Invoice.organization_id,
+    Invoice.id,
+)
+_PARTNER_PAID_INVOICES = ParentPages(
+    Invoice,
+    lambda grant_ids: (
+        select(Invoice)
+        .join(Grant, Grant.client_id == Invoice.client_id)
+        .join(Partner, Partner.id == Grant.partner_id)
+        .where(Grant.id.in_(grant_ids), Invoice.organization_id == Partner.organization_id)
+    ),
+    Grant.id,
+    Invoice.id,
+    plain_rows=True,
+)
+_CLIENT_GRANTS = ParentPages(
+    Grant,
+    lambda org_ids: select(Grant).where(Grant.client_id.in_(org_ids)),
+    Grant.client_id,
+    Grant.id,
+)

@@ -10,7 +10,7 @@ from strawberry import relay
 
 from db import models
 from domain.access import can_see_product
-from schema.base import ProductFamily, ProductKind, ProductStatus
+from schema.base import ProductFamily, ProductKind, ProductStatus, build, enum_of
 from schema.context import Info
 from schema.types.loading import _load_visible
 
@@ -31,15 +31,19 @@ class Product(relay.Node):
 
     @classmethod
     def of(cls, row: models.Product) -> Product:
-        return cls(
-            id=row.id,
-            name=row.name,
-            kind=row.kind,
-            family=ProductFamily(row.family),
-            quantity=row.quantity,
-            status=row.status,
-            renews_at=row.renews_at,
-            organization_id=row.organization_id,
+        # `build`: a page makes these by the thousand.
+        return build(
+            cls,
+            {
+                "id": row.id,
+                "name": row.name,
+                "kind": row.kind,
+                "family": _family(row.family),
+                "quantity": row.quantity,
+                "status": row.status,
+                "renews_at": row.renews_at,
+                "organization_id": row.organization_id,
+            },
         )
 
     @strawberry.field(description="What the product is, as the catalog names it.")
@@ -62,3 +66,6 @@ class Product(relay.Node):
             return None
 
         return await _load_visible(info, info.context.loaders.product, node_ids, visible)
+
+
+_family = enum_of(ProductFamily)
