@@ -11,12 +11,14 @@
 #   make web-check  fail when app/console_dist differs from a fresh build of web/
 #   make clean    caches and build output; `make distclean` also removes .venv and the local DB
 #
-# Variables: PYTHON (interpreter used to create the venv), VENV, HOST, PORT.
+# Variables: PYTHON (interpreter used to create the venv), VENV, HOST, PORT, TEST_WORKERS
+# (pytest-xdist processes for `make test`, default 2; each file's tests share one).
 
 PYTHON ?= python3
 VENV ?= .venv
 HOST ?= 127.0.0.1
 PORT ?= 8000
+TEST_WORKERS ?= 2
 
 BIN := $(VENV)/bin
 VPY := $(BIN)/python
@@ -26,10 +28,10 @@ DEV_STAMP := $(VENV)/.installed-dev
 
 .DEFAULT_GOAL := help
 .DELETE_ON_ERROR:
-.PHONY: help run test lint bench fuzz lock schema clean distclean install install-dev web web-check
+.PHONY: help run test lint bench fuzz lock schema clean distclean install install-dev deps web web-check
 
 help:
-	@sed -n '1,15s/^# \{0,1\}//p' $(firstword $(MAKEFILE_LIST))
+	@sed -n '1,16s/^# \{0,1\}//p' $(firstword $(MAKEFILE_LIST))
 
 # --- environment -------------------------------------------------------------------------
 
@@ -61,6 +63,8 @@ $(WEB_STAMP): web/package.json web/package-lock.json
 
 install: $(RUN_STAMP)
 install-dev: $(DEV_STAMP)
+# Everything `make test` needs; `make -j2 deps` installs the Python and npm parts at once.
+deps: $(DEV_STAMP) $(WEB_STAMP)
 
 # Re-resolve the lock files from pyproject.toml (uv, a dev dependency): every platform,
 # Python 3.11 and later. Commit the result.
@@ -82,7 +86,8 @@ run: $(RUN_STAMP)
 # target fails if any step did (pytest's exit code 5, "no tests collected", included).
 test: $(DEV_STAMP)
 	@failed=""; \
-	echo "== pytest"; $(BIN)/pytest || failed="$$failed pytest(rc=$$?)"; \
+	echo "== pytest ($(TEST_WORKERS) workers)"; \
+	$(BIN)/pytest -n $(TEST_WORKERS) --dist loadfile || failed="$$failed pytest(rc=$$?)"; \
 	echo "== ruff check"; $(BIN)/ruff check . || failed="$$failed ruff-check"; \
 	echo "== ruff format --check"; $(BIN)/ruff format --check . || failed="$$failed ruff-format"; \
 	echo "== mypy"; $(BIN)/mypy || failed="$$failed mypy"; \

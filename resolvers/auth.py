@@ -4,6 +4,7 @@ account: `resolvers.accounts`)."""
 from __future__ import annotations
 
 import asyncio
+import functools
 import secrets
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -44,8 +45,14 @@ EMAIL_NOT_VERIFIED = ErrorCode.EMAIL_NOT_VERIFIED
 LAST_USED_GRANULARITY = timedelta(minutes=5)
 
 _hasher = PasswordHasher()  # argon2id with the library's recommended parameters
-# Verified against when the email is unknown, so both failures take the same time.
-_DUMMY_HASH = _hasher.hash(secrets.token_hex(16))
+
+
+@functools.cache
+def _dummy_hash() -> str:
+    """Verified against when the email is unknown, so both failures take the same time.
+    Made on first use (off the event loop), not at import: every process start would pay
+    a hash for it."""
+    return _hasher.hash(secrets.token_hex(16))
 
 
 def hash_password(password: str) -> str:
@@ -67,6 +74,11 @@ async def hash_password_off_loop(password: str) -> str:
 
 async def verify_password(password_hash: str, password: str) -> bool:
     return await asyncio.to_thread(_verify, password_hash, password)
+
+
+async def verify_unknown_account(password: str) -> None:
+    """The work of a password check for an email no account has: same time, no answer."""
+    await asyncio.to_thread(lambda: _verify(_dummy_hash(), password))
 
 
 def require_user(ctx: RequestContext) -> int:
@@ -102,7 +114,7 @@ async def login(ctx: RequestContext, *, email: str, password: str) -> SignedIn:
     async with transaction(ctx.services.sessionmaker) as session:
         user = await session.scalar(select(User).where(User.email == address))
         if user is None:
-            await verify_password(_DUMMY_HASH, password)
+            await verify_unknown_account(password)
             raise INVALID_CREDENTIALS
         if not await verify_password(user.password_hash, password):
             raise INVALID_CREDENTIALS

@@ -2,19 +2,17 @@
 
 from __future__ import annotations
 
-import asyncio
 from pathlib import Path
 
 import httpx
 
 from app.asgi import create_app
 from config.settings import Settings
-from tests.conftest import create_tables
+from tests.conftest import sqlite_database
 
 
 async def test_probes_and_cors(tmp_path: Path) -> None:
-    url = f"sqlite+aiosqlite:///{tmp_path / 'h.db'}"
-    await asyncio.to_thread(create_tables, url)  # ready: the schema at the migrations' head
+    url = sqlite_database(tmp_path / "h.db")  # ready: the schema at the migrations' head
     settings = Settings(
         _env_file=None,  # type: ignore[call-arg]
         database_url=url,

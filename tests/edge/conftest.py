@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import functools
 from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass, field
@@ -14,10 +15,9 @@ import pytest
 
 from app.asgi import create_app
 from config.settings import Settings
-from db.models import Base
 from db.session import make_engine, make_sessionmaker
 from resolvers.context import Services
-from tests.conftest import TEST_SECRET
+from tests.conftest import TEST_SECRET, sqlite_database
 
 
 @dataclass
@@ -84,6 +84,13 @@ async def edge(tmp_path: Path) -> AsyncIterator[Edge]:
         yield opened
 
 
+def _sqlite_tables(url: str) -> None:
+    """The tables in the SQLite file at ``url``; a second app on the same file keeps them."""
+    path = Path(url.removeprefix("sqlite+aiosqlite:///"))
+    if not path.exists():
+        sqlite_database(path)
+
+
 class open_edge:
     """The app on `settings`, with the demo world loaded and a test clock."""
 
@@ -94,10 +101,9 @@ class open_edge:
     async def __aenter__(self) -> Edge:
         from resolvers.demo import seed_demo
 
-        engine = make_engine(self.settings.database_url)
         if self.settings.is_sqlite:
-            async with engine.begin() as conn:
-                await conn.run_sync(Base.metadata.create_all)
+            await asyncio.to_thread(_sqlite_tables, self.settings.database_url)
+        engine = make_engine(self.settings.database_url)
         world = await seed_demo(make_sessionmaker(engine)) if self.seed else None
         await engine.dispose()
         self.app = create_app(self.settings, start_workers=False)

@@ -22,7 +22,7 @@ from db.models import OutboxMessage, ScheduledRun, utcnow
 from db.session import make_engine, make_sessionmaker, transaction
 from resolvers.events import emit_email
 from tests.api.spine_support import INVITE, grant_row, session_token, update_grant
-from tests.conftest import RedisSpace, create_tables, fresh_pg_database, gid
+from tests.conftest import RedisSpace, fresh_pg_database, gid, sqlite_database
 from tests.processes import PARTNERGRAPH, ROOT, Children
 from tests.workers.conftest import wait_until
 from workers.broker import reset_broker
@@ -154,8 +154,7 @@ async def test_a_worker_relays_the_outbox_with_no_api_running(
 
 
 def test_outbox_status_dead_and_retry(tmp_path: Path) -> None:
-    url = f"sqlite+aiosqlite:///{tmp_path / 'ops.db'}"
-    create_tables(url)
+    url = sqlite_database(tmp_path / "ops.db")
     ids = asyncio.run(_emit(url, 3))
 
     async def fail(outbox_id: int, attempts: int, error: str) -> None:

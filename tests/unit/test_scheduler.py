@@ -85,12 +85,8 @@ def queued(broker: StubBroker) -> list[tuple[str, tuple[Any, ...]]]:
 @pytest.fixture
 async def two_sessionmakers(database_url: str) -> AsyncIterator[tuple[SM, SM]]:
     """Two engines on one database: two scheduler processes, as far as the database sees."""
-    from db.models import Base
-
     first = make_engine(database_url, pool_size=2)
     second = make_engine(database_url, pool_size=2)
-    async with first.begin() as connection:
-        await connection.run_sync(Base.metadata.create_all)
     yield make_sessionmaker(first), make_sessionmaker(second)
     await first.dispose()
     await second.dispose()

@@ -17,8 +17,8 @@ import pytest
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from config.settings import EmailBackend, Settings
-from db.models import Base
 from db.session import make_engine, make_sessionmaker
+from tests.conftest import sqlite_database
 from workers import email as email_module
 from workers.broker import build_broker, install_broker, reset_broker
 from workers.runtime import start_inprocess_worker, stop_inprocess_worker
@@ -33,7 +33,7 @@ def mail_dir(tmp_path: Path) -> Path:
 def settings(tmp_path: Path, mail_dir: Path) -> Settings:
     return Settings(
         _env_file=None,  # type: ignore[call-arg]
-        database_url=f"sqlite+aiosqlite:///{tmp_path / 'outbox.db'}",
+        database_url=sqlite_database(tmp_path / "outbox.db"),
         redis_url=None,
         email_backend=EmailBackend.FILE,
         email_file_dir=mail_dir,
@@ -44,10 +44,8 @@ def settings(tmp_path: Path, mail_dir: Path) -> Settings:
 
 @pytest.fixture
 async def sessionmaker(settings: Settings) -> AsyncIterator[async_sessionmaker[AsyncSession]]:
-    """The test's own engine on a fresh SQLite file, tables created."""
+    """The test's own engine on its fresh SQLite file (the tables are there)."""
     engine = make_engine(settings.database_url)
-    async with engine.begin() as connection:
-        await connection.run_sync(Base.metadata.create_all)
     yield make_sessionmaker(engine)
     await engine.dispose()
 
