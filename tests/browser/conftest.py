@@ -12,6 +12,8 @@ Under CI (CI=true) a missing Chromium fails the run; elsewhere the tests skip.
 
 from __future__ import annotations
 
+import asyncio
+import concurrent.futures
 import email
 import email.policy
 import os
@@ -29,7 +31,7 @@ from urllib.parse import urlsplit
 import httpx
 import pytest
 
-from tests.conftest import IN_CI, TEST_SECRET
+from tests.conftest import IN_CI, TEST_SECRET, sqlite_database
 
 CHROMIUM = Path("/usr/bin/chromium")
 CHROMIUM_ARGS = [
@@ -108,6 +110,27 @@ def _wait_ready(url: str, process: subprocess.Popen[bytes], log: Path) -> None:
     raise AssertionError(f"serve did not become ready:\n{log.read_text()}")
 
 
+def _demo_database(path: Path) -> None:
+    """What `partnergraph demo` leaves (tables at the migrations' head, the demo world),
+    made in this process: the tables from the suite's template file, the passwords hashed
+    with the suite's cheap argon2 parameters (the server verifies them all the same)."""
+    from db.session import make_engine, make_sessionmaker
+    from resolvers.demo import seed_demo
+
+    url = sqlite_database(path)
+
+    async def seed() -> None:
+        engine = make_engine(url)
+        try:
+            await seed_demo(make_sessionmaker(engine))
+        finally:
+            await engine.dispose()
+
+    # In a thread of its own: Playwright's sync API keeps an event loop running here.
+    with concurrent.futures.ThreadPoolExecutor(1) as pool:
+        pool.submit(asyncio.run, seed()).result(timeout=60)
+
+
 #: The server's mode unless a test module's SERVE_ENV says otherwise.
 ALLOWLIST_MODE = {"PARTNERGRAPH_PERSISTED_QUERIES_ONLY": "true"}
 
@@ -129,8 +152,8 @@ def server(
         "PARTNERGRAPH_GRAPHIQL": "true",
     }
     env |= getattr(request.module, "SERVE_ENV", ALLOWLIST_MODE)
+    _demo_database(home / "partnergraph.db")
     cli = [sys.executable, "-m", "app.cli"]
-    subprocess.run([*cli, "demo"], cwd=home, env=env, check=True, capture_output=True, timeout=120)
     log = home / "serve.log"
     with log.open("wb") as out:
         process = subprocess.Popen(

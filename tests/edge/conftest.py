@@ -99,12 +99,12 @@ class open_edge:
         self.seed = seed
 
     async def __aenter__(self) -> Edge:
-        from resolvers.demo import seed_demo
+        from tests.demo_world import demo_world
 
         if self.settings.is_sqlite:
             await asyncio.to_thread(_sqlite_tables, self.settings.database_url)
         engine = make_engine(self.settings.database_url)
-        world = await seed_demo(make_sessionmaker(engine)) if self.seed else None
+        world = await demo_world(make_sessionmaker(engine)) if self.seed else None
         await engine.dispose()
         self.app = create_app(self.settings, start_workers=False)
         runtime = self.app.state.runtime
