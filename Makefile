@@ -86,9 +86,12 @@ run: $(RUN_STAMP)
 
 # Every step runs even if an earlier one fails, so one CI run shows all problems; the
 # target fails if any step did (pytest's exit code 5, "no tests collected", included).
+# The project's bytecode is written first: with PYTHONDONTWRITEBYTECODE set, each of the
+# suite's child processes (servers, workers, CLIs) would compile every module again.
 test: $(DEV_STAMP)
 	@failed=""; \
 	echo "== pytest ($(TEST_WORKERS) workers)"; \
+	$(VPY) -m compileall -q -j 0 app config db domain resolvers schema workers; \
 	$(BIN)/pytest -n $(TEST_WORKERS) --dist loadfile || failed="$$failed pytest(rc=$$?)"; \
 	echo "== ruff check"; $(BIN)/ruff check . || failed="$$failed ruff-check"; \
 	echo "== ruff format --check"; $(BIN)/ruff format --check . || failed="$$failed ruff-format"; \

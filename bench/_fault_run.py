@@ -8,12 +8,15 @@ throwaway PostgreSQL cluster (initdb, port 5499, as the `postgres` user), its ow
 redis-server (port 6399, no persistence: a kill loses every queued message), an SMTP
 catcher in this process (aiosmtpd, port 2526), then `partnergraph serve --workers 2` and
 `partnergraph worker`. The traffic is `invite` mutations (each commits a grant and an
-invitation email in one transaction). Faults, on a timeline: Redis SIGKILLed (restarted
-8 s later), SMTP down for 20 s, PostgreSQL restarted (`pg_ctl restart -m fast`).
+invitation email in one transaction) and, every third request, a client's `placeOrder`
+(an order, its invoice, a confirmation email and a `credit_cashback` event for its
+partner). Faults, on a timeline: Redis SIGKILLed (restarted 8 s later), SMTP down for
+20 s, PostgreSQL restarted (`pg_ctl restart -m fast`).
 
-It prints what the clients saw (status codes), what was committed (grants, email rows),
-what SMTP received (unique Message-IDs, duplicates), what was lost, and the log lines and
-tracebacks the processes wrote.
+It prints what the clients saw (status codes), what was committed (grants, orders, email
+rows), what SMTP received (unique Message-IDs, duplicates), what was lost, the cashback
+credits (one per order due one, none twice) and whether the ledger balances, and the log
+lines and tracebacks the processes wrote.
 """
 
 from __future__ import annotations
@@ -130,26 +133,55 @@ def wait_http(url: str, seconds: float) -> None:
 INVITE = (
     "mutation Invite($i: InviteInput!) { invite(input: $i) { grant { id } userErrors { code } } }"
 )
+ORDER = (
+    "mutation Order($i: PlaceOrderInput!) { placeOrder(input: $i) "
+    "{ order { id } userErrors { code } } }"
+)
+
+
+def _outcome(response: httpx.Response, field: str, thing: str, label: str) -> str:
+    payload = response.json()
+    answered = (payload.get("data") or {}).get(field) or {}
+    if response.status_code == 200 and answered.get(thing):
+        return f"200 {label}"
+    codes = [e.get("extensions", {}).get("code") for e in payload.get("errors", [])]
+    return f"{field}: {response.status_code} {','.join(map(str, codes)) or answered}"
 
 
 async def traffic(
-    base: str, token: str, org: str, count: int, rate: float, marks: dict[str, float]
+    base: str,
+    partner: tuple[str, str],
+    client_side: tuple[str, str],
+    count: int,
+    rate: float,
+    marks: dict[str, float],
 ) -> collections.Counter[str]:
+    """``partner`` and ``client_side``: (token, organization id) of each side."""
     seen: collections.Counter[str] = collections.Counter()
     start = time.monotonic()
     async with httpx.AsyncClient(base_url=base, timeout=15) as client:
 
         async def one(i: int) -> None:
-            body = {
-                "query": INVITE,
-                "variables": {
-                    "i": {
-                        "organizationId": org,
-                        "clientEmail": f"client{i}@fault.example",
-                        "access": {"level": "LIMITED", "productFamilies": ["WEB_HOSTING"]},
-                    }
-                },
-            }
+            ordering = i % 3 == 2
+            token, org = client_side if ordering else partner
+            if ordering:
+                line = {"productKind": "WEB_HOSTING", "quantity": 1, "productName": f"f{i}.ch"}
+                body: dict[str, Any] = {
+                    "query": ORDER,
+                    "variables": {"i": {"organizationId": org, "lines": [line]}},
+                }
+            else:
+                access = {"level": "LIMITED", "productFamilies": ["WEB_HOSTING"]}
+                body = {
+                    "query": INVITE,
+                    "variables": {
+                        "i": {
+                            "organizationId": org,
+                            "clientEmail": f"client{i}@fault.example",
+                            "access": access,
+                        }
+                    },
+                }
             try:
                 response = await client.post(
                     "/graphql", json=body, headers={"authorization": f"Bearer {token}"}
@@ -157,13 +189,10 @@ async def traffic(
             except httpx.HTTPError as exc:
                 seen[f"transport error {type(exc).__name__}"] += 1
                 return
-            payload = response.json()
-            ok = (payload.get("data") or {}).get("invite") or {}
-            if response.status_code == 200 and ok.get("grant"):
-                seen["200 invited"] += 1
+            if ordering:
+                seen[_outcome(response, "placeOrder", "order", "ordered")] += 1
             else:
-                codes = [e.get("extensions", {}).get("code") for e in payload.get("errors", [])]
-                seen[f"{response.status_code} {','.join(map(str, codes)) or ok}"] += 1
+                seen[_outcome(response, "invite", "grant", "invited")] += 1
 
         tasks = []
         for i in range(count):
@@ -184,9 +213,49 @@ async def counts(url: str) -> dict[str, int]:
             "max(attempts) AS max_attempts FROM outbox_messages"
         )
         grants = await conn.fetchval("SELECT count(*) FROM grants")
-        return {**dict(row), "grants": int(grants)}
+        orders = await conn.fetchrow(
+            "SELECT count(*) AS orders, count(*) FILTER (WHERE cashback_due) AS due FROM orders"
+        )
+        credits = await conn.fetchrow(
+            "SELECT count(*) AS credits, count(DISTINCT order_id) AS credited_orders "
+            "FROM journal_entries WHERE kind = 'CASHBACK'"
+        )
+        # Double entry: every entry's postings sum to zero, so all of them do, per currency.
+        unbalanced = await conn.fetchval(
+            "SELECT count(*) FROM (SELECT currency FROM ledger_postings GROUP BY currency "
+            "HAVING sum(amount) <> 0) AS off"
+        )
+        return {
+            **dict(row),
+            **dict(orders),
+            **dict(credits),
+            "grants": int(grants),
+            "unbalanced_currencies": int(unbalanced),
+        }
     finally:
         await conn.close()
+
+
+def signed_in(base: str, email: str, *, partner: bool) -> tuple[str, str]:
+    """A demo login's token and the id of its (partner, or first) organization."""
+    login = httpx.post(
+        base + "/graphql",
+        timeout=30,
+        json={
+            "query": "mutation($i: LoginInput!) { login(input: $i) { token } }",
+            "variables": {"i": {"email": email, "password": "partnergraph-demo"}},
+        },
+    ).json()
+    token = login["data"]["login"]["token"]
+    viewer = httpx.post(
+        base + "/graphql",
+        timeout=30,
+        headers={"authorization": f"Bearer {token}"},
+        json={"query": "{ viewer { memberships { organization { id partner { id } } } } }"},
+    ).json()
+    organizations = [m["organization"] for m in viewer["data"]["viewer"]["memberships"]]
+    chosen = next(o for o in organizations if o["partner"] or not partner)
+    return token, str(chosen["id"])
 
 
 def main() -> int:
@@ -244,26 +313,9 @@ def main() -> int:
         )
         base = f"http://127.0.0.1:{API_PORT}"
         wait_http(base + "/readyz", 60)
-        login = httpx.post(
-            base + "/graphql",
-            timeout=30,
-            json={
-                "query": 'mutation { login(input: {email: "rep@partner.example", password: '
-                '"partnergraph-demo"}) { token } }'
-            },
-        ).json()
-        token = login["data"]["login"]["token"]
-        org = httpx.post(
-            base + "/graphql",
-            timeout=30,
-            headers={"authorization": f"Bearer {token}"},
-            json={"query": "{ viewer { memberships { organization { id partner { id } } } } }"},
-        ).json()
-        org_id = next(
-            m["organization"]["id"]
-            for m in org["data"]["viewer"]["memberships"]
-            if m["organization"]["partner"]
-        )
+        partner = signed_in(base, "rep@partner.example", partner=True)
+        # A client of the partner's ordering for itself: the partner earns the cashback.
+        client_side = signed_in(base, "rep@full.example", partner=False)
 
         def faults() -> None:
             nonlocal redis
@@ -289,7 +341,7 @@ def main() -> int:
         before_ids = list(smtp.ids)
         timeline = threading.Thread(target=faults)
         timeline.start()
-        seen = asyncio.run(traffic(base, token, org_id, args.requests, args.rate, marks))
+        seen = asyncio.run(traffic(base, partner, client_side, args.requests, args.rate, marks))
         timeline.join()
         traffic_end = time.monotonic()
         print("clients saw:", dict(seen), flush=True)
@@ -306,8 +358,16 @@ def main() -> int:
         unique = set(ids)
         duplicates = len(ids) - len(unique)
         result = {
-            "mutations_answered_ok": seen["200 invited"],
+            "invites_answered_ok": seen["200 invited"],
             "grants_committed": now["grants"] - before["grants"],
+            "orders_answered_ok": seen["200 ordered"],
+            "orders_committed": now["orders"] - before["orders"],
+            "orders_due_cashback": now["due"] - before["due"],
+            "cashback_credits": now["credits"] - before["credits"],
+            "orders_credited_twice": now["credits"] - now["credited_orders"],
+            "cashback_credits_lost": (now["due"] - before["due"])
+            - (now["credited_orders"] - before["credited_orders"]),
+            "ledger_unbalanced_currencies": now["unbalanced_currencies"],
             "email_rows_committed": now["emails"] - before["emails"],
             "email_rows_processed": now["sent"],
             "outbox_rows_unprocessed": now["unprocessed"],

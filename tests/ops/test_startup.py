@@ -11,6 +11,7 @@ import subprocess
 from pathlib import Path
 
 import httpx
+import pytest
 
 from app.asgi import create_app
 from app.cli import build_parser
@@ -54,6 +55,13 @@ def test_serve_refuses_a_database_never_migrated(tmp_path: Path) -> None:
     line = one_line(result)
     assert line.startswith("partnergraph serve: the database was never migrated")
     assert "--migrate" in line
+
+
+@pytest.mark.parametrize("action", ["status", "dead", "retry"])
+def test_outbox_commands_refuse_a_database_never_migrated(tmp_path: Path, action: str) -> None:
+    result = run_cli("outbox", action, env={"PARTNERGRAPH_DATABASE_URL": sqlite_url(tmp_path)})
+    assert result.returncode == 2
+    assert one_line(result).startswith("partnergraph outbox: the database was never migrated")
 
 
 def test_serve_refuses_registered_operations_that_do_not_hold(tmp_path: Path) -> None:
