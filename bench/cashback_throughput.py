@@ -226,10 +226,13 @@ async def run_redis(
     try:
         await workers.ready(within)
         started = time.perf_counter()
-        sent = 0
-        while sent < len(ids):  # the outbox relay, as the API's sweeper runs it
-            sent += await relay_pending(sm, stale_after_seconds=3600, limit=1000)
+        # The outbox relay, as the API's sweeper runs it. The workers sweep the outbox too,
+        # so this relay sends only part of the rows: it stops when nothing is left to send
+        # (counting its own sends up to len(ids) never ended: the bench hung).
         deadline = time.monotonic() + within
+        while await relay_pending(sm, stale_after_seconds=3600, limit=1000):
+            if time.monotonic() > deadline:
+                raise RuntimeError(f"rows still pending after {within}s:\n{tail(log)}")
         while await unprocessed(sm, ids):
             if time.monotonic() > deadline:
                 raise RuntimeError(f"not all processed in {within}s:\n{tail(log)}")
