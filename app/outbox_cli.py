@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import sys
 from collections.abc import Awaitable, Callable
 from typing import TypeVar
 
@@ -18,14 +17,14 @@ T = TypeVar("T")
 def _with_database(work: Callable[[async_sessionmaker[AsyncSession]], Awaitable[T]]) -> T:
     """``work`` on the configured database; a database it cannot use (unreachable, never
     migrated, another head) ends the command with one line and exit 2, as `serve` does."""
+    from app.cli import _refuse  # here: app.cli imports this module
     from db.migrate import check_database
     from db.session import make_engine, make_sessionmaker
 
     url = get_settings().database_url
     problem = asyncio.run(check_database(url))
     if problem is not None:
-        print(f"partnergraph outbox: {problem}", file=sys.stderr)
-        raise SystemExit(2)
+        raise SystemExit(_refuse("outbox", problem))
 
     async def run() -> T:
         engine = make_engine(url, pool_size=1, pool_name="cli")
