@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import datetime
 from decimal import Decimal
 
-from sqlalchemy import CheckConstraint, ForeignKey, Integer, String, UniqueConstraint
+from sqlalchemy import CheckConstraint, ForeignKey, Index, Integer, String, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column
 
 from db.models.base import Amount, Base, BigId, CreatedMixin, IdMixin, enum_column, utcnow
@@ -21,8 +21,9 @@ class Invoice(IdMixin, CreatedMixin, Base):
         BigId, ForeignKey("organizations.id", ondelete="CASCADE"), index=True
     )
     # The organization whose products the invoice is for (the payer itself or its client).
+    # Indexed with the payer below: a partner's page of a client's invoices is one range.
     client_id: Mapped[int] = mapped_column(
-        BigId, ForeignKey("organizations.id", ondelete="CASCADE"), index=True
+        BigId, ForeignKey("organizations.id", ondelete="CASCADE")
     )
     sequence: Mapped[int] = mapped_column(Integer)
     number: Mapped[str] = mapped_column(String(32))
@@ -34,6 +35,9 @@ class Invoice(IdMixin, CreatedMixin, Base):
     issued_at: Mapped[datetime] = mapped_column(default=utcnow)
 
     __table_args__ = (
+        # The invoices of a client paid by one organization, in page order (and, by its
+        # prefix, every invoice of a client).
+        Index("ix_invoices_client_payer_id", "client_id", "organization_id", "id"),
         UniqueConstraint("organization_id", "sequence"),
         UniqueConstraint("organization_id", "number"),
         CheckConstraint("total_amount >= 0", name="total_not_negative"),

@@ -410,11 +410,18 @@ _ORGANIZATION_INVOICES = ParentPages(
 )
 _PARTNER_PAID_INVOICES = ParentPages(
     Invoice,
+    # The payer as a correlated value, not a join: joined, PostgreSQL estimates a payer's
+    # invoices at a client's few and walks all of them (16 ms at 1,000 clients, not 0.6).
     lambda grant_ids: (
         select(Invoice)
         .join(Grant, Grant.client_id == Invoice.client_id)
-        .join(Partner, Partner.id == Grant.partner_id)
-        .where(Grant.id.in_(grant_ids), Invoice.organization_id == Partner.organization_id)
+        .where(
+            Grant.id.in_(grant_ids),
+            Invoice.organization_id
+            == select(Partner.organization_id)
+            .where(Partner.id == Grant.partner_id)
+            .scalar_subquery(),
+        )
     ),
     Grant.id,
     Invoice.id,
