@@ -2,7 +2,8 @@
 
     .venv/bin/python bench/dashboard.py [--quick] [--json] [--sizes 10,1000,100000]
                                         [--seconds 3] [--rounds 4] [--rss-requests 10000]
-                                        [--profile FILE] [--compare bytes|json]
+                                        [--profile FILE] [--profile-concurrency 1]
+                                        [--compare bytes|json]
 
 Needs PostgreSQL (``PARTNERGRAPH_TEST_POSTGRES_URL``, default the local ``test`` database
 as admin). It makes a throw-away database (Alembic migrations), writes one partner per
@@ -351,7 +352,9 @@ async def run(args: argparse.Namespace) -> dict[str, Any]:
             payload = request_of(DASHBOARD, tokens[max(sizes)])
             spy = profile(app, args.profile_seconds, args.profile)
             await asyncio.sleep(1.0)  # py-spy attaches
-            await burst(app, payload, 1, args.profile_seconds - 1.5, Measured())
+            await burst(
+                app, payload, args.profile_concurrency, args.profile_seconds - 1.5, Measured()
+            )
             spy.wait(timeout=60)
             log(f"py-spy profile written to {args.profile}")
         if args.rss_requests:
@@ -436,6 +439,9 @@ def main() -> None:
     parser.add_argument("--rss-requests", type=int, default=None)
     parser.add_argument("--profile", default=None, help="py-spy raw output file")
     parser.add_argument("--profile-seconds", type=float, default=20.0)
+    parser.add_argument(
+        "--profile-concurrency", type=int, default=1, help="requests in flight while profiled"
+    )
     parser.add_argument(
         "--compare", choices=["bytes", "json"], default="bytes", help="what must be equal"
     )

@@ -95,8 +95,11 @@ class RequestContext:
         return found
 
     async def close(self) -> None:
-        """Give back the request's read connection (the owner of the context calls it)."""
+        """Give back the request's read connection and drop what its loaders cached (the
+        owner of the context calls it, once the answer is made)."""
         await self.db.close()
+        for loaders in (self.loaders, *self._loader_sets.values()):
+            loaders.forget()
 
     @property
     def settings(self) -> Settings:

@@ -86,6 +86,23 @@ def log_graphql_errors(errors: Iterable[GraphQLError], operation: str | None) ->
             )
 
 
+def release_tracebacks(errors: Iterable[GraphQLError]) -> None:
+    """Drop the tracebacks of a request's errors once they are logged. A field error's
+    traceback holds the executor's frames, whose executor holds the error: a cycle that
+    keeps the whole request (its loaders, pages, rows, thousands of objects) alive until
+    the cycle collector walks it, which cost a dashboard request more CPU than its SQL."""
+    for error in errors:
+        chained: BaseException | None = error
+        seen: set[int] = set()
+        while chained is not None and id(chained) not in seen:
+            seen.add(id(chained))
+            chained.__traceback__ = None
+            if isinstance(chained, GraphQLError) and chained.original_error is not None:
+                chained = chained.original_error
+            else:
+                chained = chained.__cause__ or chained.__context__
+
+
 def _needs_rewrite(error: GraphQLError) -> bool:
     original = error.original_error
     return original is not None and not isinstance(original, GraphQLError)

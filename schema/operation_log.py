@@ -16,7 +16,7 @@ from strawberry.extensions import SchemaExtension
 from strawberry.types import ExecutionContext
 
 from config.logs import current_request
-from schema.errors import log_graphql_errors
+from schema.errors import log_graphql_errors, release_tracebacks
 
 
 def _operation(context: ExecutionContext | None) -> tuple[str | None, str | None]:
@@ -42,3 +42,4 @@ class LoggedSchema(strawberry.Schema):
         self, errors: list[GraphQLError], execution_context: ExecutionContext | None = None
     ) -> None:
         log_graphql_errors(errors, _operation(execution_context)[0])
+        release_tracebacks(errors)
