@@ -2,6 +2,10 @@
 organization that may receive it (``domain.integration_events.audience``), each with the
 object as the graph shows that organization; webhook deliveries are queued with them."""
 
-from resolvers.integration_events.recording import record_event, record_events
+from resolvers.integration_events.recording import (
+    record_event,
+    record_events,
+    record_events_about,
+)
 
-__all__ = ["record_event", "record_events"]
+__all__ = ["record_event", "record_events", "record_events_about"]

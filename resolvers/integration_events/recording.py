@@ -65,10 +65,28 @@ async def record_events(
 ) -> list[IntegrationEvent]:
     """Several facts of one kind about one object (a bid delivered to many partners), each
     its own event, in one flush and one endpoint lookup."""
+    return await record_events_about(
+        session,
+        kind,
+        [(subject_type, subject_id, facts, view) for facts, view in items],
+        now=now,
+    )
+
+
+async def record_events_about(
+    session: AsyncSession,
+    kind: EventKind,
+    items: Sequence[tuple[str, int, EventFacts, View]],
+    *,
+    now: datetime,
+) -> list[IntegrationEvent]:
+    """Facts of one kind about several objects (``(subject_type, subject_id, facts,
+    view)``: a batch of cashback credits), each its own event: one INSERT and one endpoint
+    lookup for all of them."""
     from resolvers.webhooks.queueing import queue_deliveries
 
     rows: list[dict[str, Any]] = []
-    for facts, view in items:
+    for subject_type, subject_id, facts, view in items:
         key = new_event_key()
         rows.extend(
             {

@@ -15,7 +15,7 @@ from dataclasses import dataclass
 from decimal import Decimal
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import insert, select
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -86,6 +86,68 @@ async def _account_ids(
     return found
 
 
+@dataclass(frozen=True)
+class _EntryWrite:
+    """One checked entry to write (see :func:`_write_entries`)."""
+
+    entry: books.JournalEntry
+    kind: JournalEntryKind
+    idempotency_key: str
+    accounts: dict[str, int]
+    order_id: int | None = None
+    client_organization_id: int | None = None
+    corrects_entry_id: int | None = None
+
+
+async def _write_entries(session: AsyncSession, writes: Sequence[_EntryWrite]) -> dict[str, int]:
+    """Insert checked entries and their postings: idempotency key -> id of each written.
+
+    The entry rows go first, in one ``INSERT ... ON CONFLICT DO NOTHING RETURNING``: a
+    duplicate (same idempotency key, same order's cashback, same corrected entry, also
+    within ``writes``) inserts nothing and is missing from the result, even against a
+    concurrent transaction (which it waits for). Then every posting in one statement.
+    Two statements whatever the number of entries.
+    """
+    if not writes:
+        return {}
+    now = utcnow()
+    rows = await session.execute(
+        _insert(session, JournalEntry)
+        .values(
+            [
+                {
+                    "kind": w.kind,
+                    "memo": w.entry.memo[:300],
+                    "currency": w.entry.currency,
+                    "order_id": w.order_id,
+                    "client_organization_id": w.client_organization_id,
+                    "corrects_entry_id": w.corrects_entry_id,
+                    "idempotency_key": w.idempotency_key,
+                    "created_at": now,
+                }
+                for w in writes
+            ]
+        )
+        .on_conflict_do_nothing()
+        .returning(JournalEntry.idempotency_key, JournalEntry.id)
+    )
+    written: dict[str, int] = {key: entry_id for key, entry_id in rows}
+    postings = [
+        {
+            "entry_id": written[w.idempotency_key],
+            "account_id": w.accounts[posting.account],
+            "amount": posting.amount.amount,
+            "currency": posting.amount.currency,
+        }
+        for w in writes
+        if w.idempotency_key in written
+        for posting in w.entry.postings
+    ]
+    if postings:
+        await session.execute(insert(LedgerPosting), postings)
+    return written
+
+
 async def _write_entry(
     session: AsyncSession,
     entry: books.JournalEntry,
@@ -97,40 +159,12 @@ async def _write_entry(
     client_organization_id: int | None = None,
     corrects_entry_id: int | None = None,
 ) -> int | None:
-    """Insert a checked entry and its postings; ``None`` if its key was already written.
-
-    The entry row goes first with ``ON CONFLICT DO NOTHING``: a duplicate (same
-    idempotency key, same order's cashback, same corrected entry) inserts nothing and
-    returns no id, even against a concurrent transaction (which it waits for).
-    """
-    entry_id: int | None = await session.scalar(
-        _insert(session, JournalEntry)
-        .values(
-            kind=kind,
-            memo=entry.memo[:300],
-            currency=entry.currency,
-            order_id=order_id,
-            client_organization_id=client_organization_id,
-            corrects_entry_id=corrects_entry_id,
-            idempotency_key=idempotency_key,
-            created_at=utcnow(),
-        )
-        .on_conflict_do_nothing()
-        .returning(JournalEntry.id)
+    """Insert a checked entry and its postings; ``None`` if its key was already written
+    (:func:`_write_entries` for one entry)."""
+    write = _EntryWrite(
+        entry, kind, idempotency_key, accounts, order_id, client_organization_id, corrects_entry_id
     )
-    if entry_id is None:
-        return None
-    session.add_all(
-        LedgerPosting(
-            entry_id=entry_id,
-            account_id=accounts[posting.account],
-            amount=posting.amount.amount,
-            currency=posting.amount.currency,
-        )
-        for posting in entry.postings
-    )
-    await session.flush()
-    return entry_id
+    return (await _write_entries(session, [write])).get(idempotency_key)
 
 
 async def _entry_postings(session: AsyncSession, entry_id: int) -> books.JournalEntry:
