@@ -67,6 +67,13 @@ class Settings(BaseSettings):
     max_page_size: int = Field(default=100, ge=1, le=1000)
     outbox_sweep_seconds: float = Field(default=5.0, gt=0)
     outbox_stale_seconds: float = Field(default=30.0, gt=0)
+    outbox_batch_size: int = Field(
+        default=100,
+        ge=1,
+        le=1000,
+        description="A batch actor's message (credit_cashback) also does up to this many "
+        "- 1 other pending rows in its transaction (1: one row per transaction).",
+    )
     outbox_sweep_in_workers: bool = Field(
         default=True,
         description="Every Dramatiq worker process also relays the outbox (so jobs go out "

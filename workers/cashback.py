@@ -27,6 +27,7 @@
 from __future__ import annotations
 
 import logging
+from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -44,7 +45,8 @@ from resolvers import ledger
 from resolvers.events import emit_email
 from workers import broker as broker_module
 from workers.email import validate_context
-from workers.outbox import PermanentJobError, outbox_actor, relay_pending
+from workers.outbox import PermanentJobError, relay_pending
+from workers.outbox_batch import batch_outbox_actor, one_at_a_time
 from workers.runtime import current_settings, worker_sessionmaker
 
 logger = logging.getLogger(__name__)
@@ -99,23 +101,46 @@ def parse_payload(payload: Any) -> CashbackPayload:
     )
 
 
-@outbox_actor(CREDIT_CASHBACK, time_limit=60_000)
-async def credit_cashback_handler(session: AsyncSession, message: OutboxMessage) -> None:
-    """Credit the cashback of ``message`` with ``session`` (process_once's transaction)."""
-    payload = parse_payload(message.payload)
-    try:
-        await ledger.credit_cashback(
-            session,
-            payload.order_id,
-            payload.partner_id,
-            payload.amount_minor,
-            payload.currency,
-            client_organization_id=payload.client_organization_id,
-            partner_organization_id=payload.partner_organization_id,
-        )
-    except (DomainError, LedgerError) as exc:
-        # Validation and conflicts: the same message would fail the same way again.
-        raise BadCashbackMessage(f"credit_cashback refused: {exc}") from exc
+def _request(payload: CashbackPayload) -> ledger.CashbackRequest:
+    return ledger.CashbackRequest(
+        payload.order_id,
+        payload.partner_id,
+        payload.amount_minor,
+        payload.currency,
+        client_organization_id=payload.client_organization_id,
+        partner_organization_id=payload.partner_organization_id,
+    )
+
+
+def _refused(exc: Exception) -> BadCashbackMessage:
+    # Validation and conflicts: the same message would fail the same way again.
+    refusal = BadCashbackMessage(f"credit_cashback refused: {exc}")
+    refusal.__cause__ = exc
+    return refusal
+
+
+@batch_outbox_actor(CREDIT_CASHBACK, time_limit=60_000)
+async def credit_cashback_batch(
+    session: AsyncSession, messages: Sequence[OutboxMessage]
+) -> dict[int, Exception]:
+    """Credit the cashback of every message with ``session`` (process_batch's transaction)
+    in one ``ledger.credit_cashbacks``; return the refused ones (nothing written for them)."""
+    refused: dict[int, Exception] = {}
+    parsed: list[tuple[int, ledger.CashbackRequest]] = []
+    for message in messages:
+        try:
+            parsed.append((message.id, _request(parse_payload(message.payload))))
+        except BadCashbackMessage as exc:
+            refused[message.id] = exc
+    outcomes = await ledger.credit_cashbacks(session, [request for _, request in parsed])
+    for (outbox_id, _), outcome in zip(parsed, outcomes, strict=True):
+        if isinstance(outcome, DomainError | LedgerError):
+            refused[outbox_id] = _refused(outcome)
+    return refused
+
+
+#: Credit the cashback of one message (``process_once``'s handler; tests, tools).
+credit_cashback_handler = one_at_a_time(credit_cashback_batch)
 
 
 # -- monthly statements -------------------------------------------------------------------

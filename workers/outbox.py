@@ -168,11 +168,7 @@ def _log_context(message: OutboxMessage) -> dict[str, str]:
 async def _record_failure(
     sessionmaker: async_sessionmaker[AsyncSession], outbox_id: int, exc: Exception
 ) -> None:
-    permanent = isinstance(exc, PermanentJobError)
-    error = f"{'permanent: ' if permanent else ''}{type(exc).__name__}: {exc}"[:_LAST_ERROR_MAX]
-    attempts: Any = OutboxMessage.attempts + 1
-    if permanent:
-        attempts = MAX_ATTEMPTS
+    values = failure_values(exc)
     try:
         async with sessionmaker() as session, session.begin():
             await session.execute(
@@ -180,7 +176,7 @@ async def _record_failure(
                 .where(OutboxMessage.id == outbox_id, OutboxMessage.processed_at.is_(None))
                 # dispatched_at = now: the broker holds the message for a retry; the
                 # sweeper waits out the retry back-off before re-sending it.
-                .values(attempts=attempts, last_error=error, dispatched_at=utcnow())
+                .values(**values, dispatched_at=utcnow())
                 .execution_options(synchronize_session=False)
             )
     except Exception as record_error:
@@ -192,6 +188,19 @@ async def _record_failure(
             )
         else:
             logger.exception("could not record the failure of outbox message %s", outbox_id)
+    log_failure(outbox_id, values["last_error"], permanent=isinstance(exc, PermanentJobError))
+
+
+def failure_values(exc: Exception) -> dict[str, Any]:
+    """``attempts`` and ``last_error`` of a row whose job raised ``exc``: one attempt more,
+    or ``MAX_ATTEMPTS`` at once for a ``PermanentJobError`` (no retry can fix it)."""
+    permanent = isinstance(exc, PermanentJobError)
+    error = f"{'permanent: ' if permanent else ''}{type(exc).__name__}: {exc}"[:_LAST_ERROR_MAX]
+    attempts: Any = MAX_ATTEMPTS if permanent else OutboxMessage.attempts + 1
+    return {"attempts": attempts, "last_error": error}
+
+
+def log_failure(outbox_id: int, error: str, *, permanent: bool) -> None:
     log = logger.error if permanent else logger.warning
     log("outbox message %s failed: %s", outbox_id, error)
 
@@ -207,25 +216,44 @@ def outbox_actor(
     """
 
     def decorator(handler: Handler) -> Handler:
-        async def run(outbox_id: int) -> None:
-            try:
-                await process_once(int(outbox_id), handler)
-            except PermanentJobError:
-                raise
-            except Exception as exc:
-                if not is_outage(exc):
-                    raise  # unexpected: Dramatiq logs it once, with its traceback
-                # A service out of reach (SMTP, Redis, the database): the failure was
-                # logged in one line; Dramatiq retries with back-off, no traceback.
-                raise dramatiq.Retry(f"{type(exc).__name__}: {exc}") from exc
+        async def process(outbox_id: int) -> object:
+            return await process_once(outbox_id, handler)
 
-        run.__name__ = run.__qualname__ = actor_name
-        run.__module__ = handler.__module__
-        options.setdefault("throws", (PermanentJobError,))
-        broker_module.register_actor(actor_name, run, queue_name=queue_name, **options)
+        register_outbox_actor(actor_name, process, handler.__module__, queue_name, options)
         return handler
 
     return decorator
+
+
+def register_outbox_actor(
+    actor_name: str,
+    process: Callable[[int], Awaitable[object]],
+    module: str,
+    queue_name: str,
+    options: dict[str, Any],
+) -> None:
+    """Register the actor ``actor_name`` that runs ``await process(outbox_id)``.
+
+    A ``PermanentJobError`` is not retried; a service out of reach is retried with
+    back-off, logged in one line; anything else is retried with its traceback.
+    """
+
+    async def run(outbox_id: int) -> None:
+        try:
+            await process(int(outbox_id))
+        except PermanentJobError:
+            raise
+        except Exception as exc:
+            if not is_outage(exc):
+                raise  # unexpected: Dramatiq logs it once, with its traceback
+            # A service out of reach (SMTP, Redis, the database): the failure was
+            # logged in one line; Dramatiq retries with back-off, no traceback.
+            raise dramatiq.Retry(f"{type(exc).__name__}: {exc}") from exc
+
+    run.__name__ = run.__qualname__ = actor_name
+    run.__module__ = module
+    options.setdefault("throws", (PermanentJobError,))
+    broker_module.register_actor(actor_name, run, queue_name=queue_name, **options)
 
 
 def _send_batch(

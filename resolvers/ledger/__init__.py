@@ -11,8 +11,11 @@ from resolvers.ledger.cashback import (
     CASHBACK_EXPENSE_CODE,
     CREDIT_CASHBACK,
     CashbackCredit,
+    CashbackOutcome,
+    CashbackRequest,
     cashback_key,
     credit_cashback,
+    credit_cashbacks,
 )
 from resolvers.ledger.corrections import correct_entry
 from resolvers.ledger.journal import prepaid_account_code
@@ -35,6 +38,8 @@ __all__ = [
     "CASHBACK_EXPENSE_CODE",
     "CREDIT_CASHBACK",
     "CashbackCredit",
+    "CashbackOutcome",
+    "CashbackRequest",
     "CurrencyStatement",
     "PrepaidAccountView",
     "PrepaidEntry",
@@ -43,6 +48,7 @@ __all__ = [
     "client_of_partner",
     "correct_entry",
     "credit_cashback",
+    "credit_cashbacks",
     "list_prepaid_entries",
     "may_read_prepaid_account",
     "month_bounds",
