@@ -5,9 +5,9 @@ from __future__ import annotations
 import secrets
 from collections.abc import Callable, Sequence
 from datetime import datetime
-from typing import Any
+from typing import Any, cast
 
-from sqlalchemy import insert
+from sqlalchemy import Table, insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from db.models import IntegrationEvent
@@ -103,10 +103,11 @@ async def record_events_about(
     if not rows:
         return []
     # One multi-row INSERT ... RETURNING (a bid reaches thousands of partners per chunk):
-    # no ORM unit of work for rows that are only written.
+    # a Core statement, no ORM unit of work for rows that are only written.
+    table = cast(Table, IntegrationEvent.__table__)
     ids = list(
         await session.scalars(
-            insert(IntegrationEvent).returning(IntegrationEvent.id, sort_by_parameter_order=True),
+            insert(table).returning(table.c.id, sort_by_parameter_order=True),
             rows,
         )
     )

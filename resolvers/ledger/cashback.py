@@ -320,14 +320,8 @@ async def credit_cashbacks(
     written = await _write_entries(session, await _with_accounts(session, planned))
     created = [p for p in planned if p.write.idempotency_key in written]
     for p in created:
-        entry_id = written[p.write.idempotency_key]
-        outcomes[p.index] = CashbackCredit(entry_id=entry_id, created=True)
-        logger.info(
-            "cashback %s credited to partner %s (order %s)",
-            p.money,
-            p.request.partner_id,
-            p.request.order_id,
-        )
+        outcomes[p.index] = CashbackCredit(entry_id=written[p.write.idempotency_key], created=True)
+    _log_credits(created)
     await record_events_about(
         session,
         EventKind.CASHBACK_CREDITED,
@@ -346,6 +340,21 @@ async def credit_cashbacks(
         if p.write.idempotency_key not in written:
             outcomes[p.index] = await _repeated(session, p)
     return [outcome for outcome in outcomes if outcome is not None]
+
+
+def _log_credits(created: Sequence[_Planned]) -> None:
+    """One line per call (a batch's jobs log a line each: ``workers.outbox_batch``)."""
+    if len(created) == 1:
+        [p] = created
+        logger.info(
+            "cashback %s credited to partner %s (order %s)",
+            p.money,
+            p.request.partner_id,
+            p.request.order_id,
+        )
+    elif created:
+        orders = ", ".join(str(p.request.order_id) for p in created)
+        logger.info("cashback credited for %d orders: %s", len(created), orders)
 
 
 def _cashback_view(order_id: int, entry_id: int, money: Money) -> View:

@@ -13,9 +13,9 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 from decimal import Decimal
-from typing import Any
+from typing import Any, cast
 
-from sqlalchemy import insert, select
+from sqlalchemy import Table, insert, select
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -111,25 +111,26 @@ async def _write_entries(session: AsyncSession, writes: Sequence[_EntryWrite]) -
     if not writes:
         return {}
     now = utcnow()
+    entries = cast(Table, JournalEntry.__table__)
+    # Core statements with a list of parameters (one "insertmanyvalues" round trip, the
+    # statement compiled once and cached), not the ORM's unit of work.
     rows = await session.execute(
-        _insert(session, JournalEntry)
-        .values(
-            [
-                {
-                    "kind": w.kind,
-                    "memo": w.entry.memo[:300],
-                    "currency": w.entry.currency,
-                    "order_id": w.order_id,
-                    "client_organization_id": w.client_organization_id,
-                    "corrects_entry_id": w.corrects_entry_id,
-                    "idempotency_key": w.idempotency_key,
-                    "created_at": now,
-                }
-                for w in writes
-            ]
-        )
+        _insert(session, entries)
         .on_conflict_do_nothing()
-        .returning(JournalEntry.idempotency_key, JournalEntry.id)
+        .returning(entries.c.idempotency_key, entries.c.id),
+        [
+            {
+                "kind": w.kind,
+                "memo": w.entry.memo[:300],
+                "currency": w.entry.currency,
+                "order_id": w.order_id,
+                "client_organization_id": w.client_organization_id,
+                "corrects_entry_id": w.corrects_entry_id,
+                "idempotency_key": w.idempotency_key,
+                "created_at": now,
+            }
+            for w in writes
+        ],
     )
     written: dict[str, int] = {key: entry_id for key, entry_id in rows}
     postings = [
@@ -144,7 +145,7 @@ async def _write_entries(session: AsyncSession, writes: Sequence[_EntryWrite]) -
         for posting in w.entry.postings
     ]
     if postings:
-        await session.execute(insert(LedgerPosting), postings)
+        await session.execute(insert(cast(Table, LedgerPosting.__table__)), postings)
     return written
 
 
