@@ -197,6 +197,7 @@ class Workers:
                     "dramatiq",
                     "workers.actors",
                     "_noop_actor",
+                    "--skip-logging",  # as `partnergraph worker` runs it (our logging only)
                     f"--processes={processes}",
                     f"--threads={threads}",
                 ],

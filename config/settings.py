@@ -70,7 +70,7 @@ class Settings(BaseSettings):
     outbox_batch_size: int = Field(
         default=100,
         ge=1,
-        le=1000,
+        le=1000,  # workers.outbox_batch.MAX_BATCH
         description="A batch actor's message (credit_cashback) also does up to this many "
         "- 1 other pending rows in its transaction (1: one row per transaction).",
     )

@@ -27,11 +27,13 @@ their own messages. A row that failed before (a retry) is always processed alone
 
 Metrics and logs stay per job: each row of a batch counts as a job done (its duration
 is the batch's) and logs its own "job done" line; the batch's span (``config.tracing``)
-is that of the message's row, with the batch size.
+is that of the message's row, with the batch size. The later message of a row done in a
+batch counts as a duplicate and logs at DEBUG only (one is expected for every such row).
 
-A later delivery of a row this process committed in a batch is recognized without a
-database round trip (``processed_at``, once set, is never cleared): the ids of the last
-rows committed are kept in memory, per sessionmaker.
+A later delivery of a row done in a batch is recognized without a database round trip
+(``processed_at``, once set, is never cleared): each sessionmaker remembers the ids of
+the last rows this process committed, and, when a message finds its row processed by
+another process, the ids of the rows processed with it (same ``processed_at``).
 """
 
 from __future__ import annotations
@@ -74,6 +76,8 @@ BatchHandler = Callable[[AsyncSession, Sequence[OutboxMessage]], Awaitable[Mappi
 
 #: How many committed row ids each sessionmaker remembers (a few hundred KB at most).
 REMEMBERED = 100_000
+#: The largest batch (``settings.outbox_batch_size`` allows no more).
+MAX_BATCH = 1000
 
 
 class _Committed:
@@ -136,8 +140,24 @@ async def _claim(session: AsyncSession, own: OutboxMessage, count: int) -> list[
     return list(rows)
 
 
+async def _done_with(session: AsyncSession, done: OutboxMessage) -> list[int]:
+    """The rows processed in the same transaction as ``done`` (same actor, same
+    ``processed_at``: its batch, maybe done by another process): their later messages
+    are then known duplicates here too, without a query each."""
+    rows = await session.scalars(
+        select(OutboxMessage.id)
+        .where(
+            OutboxMessage.processed_at == done.processed_at,
+            OutboxMessage.actor_name == done.actor_name,
+        )
+        .limit(MAX_BATCH)
+    )
+    return list(rows)
+
+
 def _duplicate(actor: str, outbox_id: int) -> bool:
-    logger.info("outbox message %s already processed; skipped", outbox_id)
+    # Expected: the later message of every row a batch took (counted, logged at DEBUG).
+    logger.debug("outbox message %s already processed; skipped", outbox_id)
     JOBS.labels(actor, "duplicate").inc()
     return False
 
@@ -172,6 +192,7 @@ async def process_batch(
                     logger.warning("outbox message %s not found; nothing to do", outbox_id)
                     return False
                 if own.processed_at is not None:
+                    committed.add(await _done_with(session, own))
                     return _duplicate(own.actor_name, outbox_id)
                 # A retry runs alone: it fails (or not) exactly as process_once's would.
                 others = await _claim(session, own, limit - 1) if own.attempts == 0 else []
