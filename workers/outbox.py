@@ -52,6 +52,7 @@ from typing import Any
 
 import dramatiq
 import structlog
+from dramatiq.asyncio import async_to_sync
 from sqlalchemy import and_, false, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
@@ -231,11 +232,15 @@ def register_outbox_actor(
     module: str,
     queue_name: str,
     options: dict[str, Any],
+    *,
+    known_done: Callable[[int], bool] | None = None,
 ) -> None:
     """Register the actor ``actor_name`` that runs ``await process(outbox_id)``.
 
     A ``PermanentJobError`` is not retried; a service out of reach is retried with
     back-off, logged in one line; anything else is retried with its traceback.
+    ``known_done(outbox_id)``, if given, is asked first, in the worker thread: True (the
+    row is known processed) acknowledges the message without a trip to the event loop.
     """
 
     async def run(outbox_id: int) -> None:
@@ -250,10 +255,19 @@ def register_outbox_actor(
             # logged in one line; Dramatiq retries with back-off, no traceback.
             raise dramatiq.Retry(f"{type(exc).__name__}: {exc}") from exc
 
-    run.__name__ = run.__qualname__ = actor_name
-    run.__module__ = module
+    fn: Callable[[int], Any] = run
+    if known_done is not None:
+        on_loop, is_done = async_to_sync(run), known_done
+
+        def run_unless_done(outbox_id: int) -> None:
+            if not is_done(int(outbox_id)):
+                on_loop(outbox_id)
+
+        fn = run_unless_done
+    fn.__name__ = fn.__qualname__ = actor_name
+    fn.__module__ = module
     options.setdefault("throws", (PermanentJobError,))
-    broker_module.register_actor(actor_name, run, queue_name=queue_name, **options)
+    broker_module.register_actor(actor_name, fn, queue_name=queue_name, **options)
 
 
 def _send_batch(

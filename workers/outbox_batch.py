@@ -31,9 +31,10 @@ is that of the message's row, with the batch size. The later message of a row do
 batch counts as a duplicate and logs at DEBUG only (one is expected for every such row).
 
 A later delivery of a row done in a batch is recognized without a database round trip
-(``processed_at``, once set, is never cleared): each sessionmaker remembers the ids of
-the last rows this process committed, and, when a message finds its row processed by
-another process, the ids of the rows processed with it (same ``processed_at``).
+(``processed_at``, once set, is never cleared), in the worker thread, before anything is
+scheduled on the event loop: each sessionmaker remembers the ids of the last rows this
+process committed, and, when a message finds its row processed by another process, the
+ids of the rows processed with it (same ``processed_at``).
 """
 
 from __future__ import annotations
@@ -44,9 +45,11 @@ import time
 import weakref
 from collections.abc import Awaitable, Callable, Mapping, Sequence
 from contextlib import ExitStack
+from functools import partial
 from typing import Any
 
 import structlog
+from dramatiq.asyncio import get_event_loop_thread
 from sqlalchemy import select, update
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
@@ -67,7 +70,7 @@ from workers.outbox import (
     process_once,
     register_outbox_actor,
 )
-from workers.runtime import current_settings, worker_sessionmaker
+from workers.runtime import current_settings, loop_sessionmaker, worker_sessionmaker
 
 logger = logging.getLogger(__name__)
 
@@ -108,6 +111,21 @@ def _committed_for(sm: async_sessionmaker[AsyncSession]) -> _Committed:
         if found is None:
             found = _committed[sm] = _Committed(REMEMBERED)
         return found
+
+
+def _known_done(actor_name: str, outbox_id: int) -> bool:
+    """True if this process knows row ``outbox_id`` processed (a duplicate: counted and
+    logged). Called in a Dramatiq worker thread, before anything runs on the loop."""
+    loop_thread = get_event_loop_thread()
+    sm = None if loop_thread is None else loop_sessionmaker(loop_thread.loop)
+    if sm is None:
+        return False
+    with _committed_lock:
+        committed = _committed.get(sm)
+    if committed is None or outbox_id not in committed:
+        return False
+    _duplicate(actor_name, outbox_id)
+    return True
 
 
 def one_at_a_time(handler: BatchHandler) -> Handler:
@@ -298,7 +316,14 @@ def batch_outbox_actor(
             limit = current_settings().outbox_batch_size
             return await process_batch(outbox_id, handler, limit=limit, actor_name=actor_name)
 
-        register_outbox_actor(actor_name, process, handler.__module__, queue_name, options)
+        register_outbox_actor(
+            actor_name,
+            process,
+            handler.__module__,
+            queue_name,
+            options,
+            known_done=partial(_known_done, actor_name),
+        )
         return handler
 
     return decorator

@@ -82,6 +82,14 @@ async def worker_sessionmaker() -> async_sessionmaker[AsyncSession]:
     return entry[1]
 
 
+def loop_sessionmaker(loop: asyncio.AbstractEventLoop) -> async_sessionmaker[AsyncSession] | None:
+    """The sessionmaker :func:`worker_sessionmaker` made for ``loop``, if it made one yet
+    (and the settings did not change since). Safe from any thread."""
+    with _lock:
+        entry = _engines.get(loop)
+    return None if entry is None else entry[1]
+
+
 async def dispose_worker_engine() -> None:
     """Close the running loop's engine (if any); the next use creates a new one."""
     with _lock:
