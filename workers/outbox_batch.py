@@ -192,8 +192,8 @@ async def process_batch(
 
     Returns ``False`` if the row was processed already (or is missing), ``True`` once it
     is (with the batch). Raises the row's failure after recording it, as
-    :func:`workers.outbox.process_once` does. ``actor_name`` labels the metrics of a row
-    known processed from memory.
+    :func:`workers.outbox.process_once` does. ``actor_name`` (the rows' actor) labels
+    the metrics.
     """
     sm = sessionmaker if sessionmaker is not None else await worker_sessionmaker()
     committed = _committed_for(sm)
@@ -201,6 +201,7 @@ async def process_batch(
         return _duplicate(actor_name, outbox_id)
     started = time.perf_counter()
     batch: list[OutboxMessage] = []
+    size = 0  # len(batch), readable after a rollback has expired the rows
     refused: Mapping[int, Exception] = {}
     with structlog.contextvars.bound_contextvars(outbox_id=outbox_id), ExitStack() as span:
         try:
@@ -215,22 +216,23 @@ async def process_batch(
                 # A retry runs alone: it fails (or not) exactly as process_once's would.
                 others = await _claim(session, own, limit - 1) if own.attempts == 0 else []
                 batch = [own, *others]
+                size = len(batch)
                 structlog.contextvars.bind_contextvars(job=own.actor_name, **_log_context(own))
                 span.enter_context(
                     tracing.job_span(
-                        own.actor_name, own.context, outbox_id=outbox_id, batch_size=len(batch)
+                        own.actor_name, own.context, outbox_id=outbox_id, batch_size=size
                     )
                 )
                 refused = await handler(session, batch)
                 await _mark(session, batch, refused)
         except Exception as exc:
-            if len(batch) <= 1:
+            if size <= 1:
                 await _record_failure(sm, outbox_id, exc)
-                JOBS.labels(batch[0].actor_name if batch else actor_name, "failed").inc()
+                JOBS.labels(actor_name, "failed").inc()
                 raise
             logger.warning(
                 "outbox batch of %d rows failed (%s: %s); message %s goes on alone",
-                len(batch),
+                size,
                 type(exc).__name__,
                 exc,
                 outbox_id,
@@ -299,7 +301,7 @@ def _count(
             duration_ms=round(seconds * 1000, 2),
             **_log_context(message),
         )
-    for message in batch[1:]:
+    for message in batch:
         if message.id in refused:
             JOBS.labels(actor, "failed").inc()
 

@@ -1,14 +1,17 @@
 """A separate OS process that delivers the same cashback events as its siblings, at once.
 
-``python -m tests.integration.cashback_crediter URL --mode ledger|outbox --ids 1,2,3
+``python -m tests.integration.cashback_crediter URL --mode ledger|outbox|batch --ids 1,2,3
 --partner 7 --minor 1234 --tasks 4 --barrier DIR``
 
 Each of ``--tasks`` asyncio tasks has its own engine. All connect first; then the process
 writes ``DIR/ready-<pid>`` and waits for ``DIR/go`` (written by the test once every
 process, thread and task is connected), so that the deliveries collide. ``ledger`` mode
 calls ``resolvers.ledger.credit_cashback`` for order ``id`` in a transaction of its own;
-``outbox`` mode runs ``process_once(id, credit_cashback_handler)`` for outbox row ``id``.
-Prints one JSON object: id -> how many of this process's deliveries wrote a credit.
+``outbox`` mode runs ``process_once(id, credit_cashback_handler)`` for outbox row ``id``;
+``batch`` mode runs ``process_batch`` (the actor's way: the row and up to
+``BATCH_LIMIT - 1`` other pending rows in one transaction), in a random order of the ids.
+Prints one JSON object: id -> how many of this process's deliveries wrote a credit (in
+``batch`` mode: processed the row, alone or with others).
 """
 
 from __future__ import annotations
@@ -17,6 +20,7 @@ import argparse
 import asyncio
 import json
 import os
+import random
 from collections import Counter
 from collections.abc import Awaitable, Callable
 from pathlib import Path
@@ -26,8 +30,11 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 
 from db.session import make_engine, make_sessionmaker, transaction
 from resolvers import ledger
-from workers.cashback import credit_cashback_handler
+from workers.cashback import credit_cashback_batch, credit_cashback_handler
 from workers.outbox import process_once
+from workers.outbox_batch import process_batch
+
+BATCH_LIMIT = 7
 
 
 async def deliver(
@@ -36,6 +43,18 @@ async def deliver(
     """Deliver every id once, in order, with this engine; count the credits written."""
     sm = make_sessionmaker(engine)
     wrote: Counter[int] = Counter({item: 0 for item in ids})
+    if mode == "batch":
+        shuffled = random.sample(ids, len(ids))
+        for item in shuffled:
+            done = await process_batch(
+                item,
+                credit_cashback_batch,
+                limit=BATCH_LIMIT,
+                actor_name=ledger.CREDIT_CASHBACK,
+                sessionmaker=sm,
+            )
+            wrote[item] += int(done)
+        return wrote
     for item in ids:
         if mode == "outbox":
             wrote[item] += int(await process_once(item, credit_cashback_handler, sessionmaker=sm))
@@ -95,7 +114,7 @@ async def main(args: argparse.Namespace) -> dict[int, int]:
 if __name__ == "__main__":
     parser = argparse.ArgumentParser()
     parser.add_argument("url")
-    parser.add_argument("--mode", choices=["ledger", "outbox"], required=True)
+    parser.add_argument("--mode", choices=["ledger", "outbox", "batch"], required=True)
     parser.add_argument("--ids", required=True)
     parser.add_argument("--partner", type=int, default=0)
     parser.add_argument("--minor", type=int, default=0)

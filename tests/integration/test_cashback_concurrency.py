@@ -25,7 +25,7 @@ from sqlalchemy import func, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
-from db.models import JournalEntry, LedgerAccount, LedgerPosting
+from db.models import JournalEntry, LedgerAccount, LedgerPosting, OutboxMessage
 from db.models.ledger import JournalEntryKind
 from db.session import make_engine, transaction
 from domain.money import Currency, Money
@@ -210,6 +210,43 @@ async def test_the_same_outbox_event_delivered_at_once_is_processed_once(
 
     assert dict(processed) == dict.fromkeys(outbox_ids, 1)
     await assert_books(sm, org_id, orders, 501)
+
+
+async def test_batches_claimed_at_once_everywhere_credit_each_order_once(
+    sm: async_sessionmaker[AsyncSession], pg_url: str, tmp_path: Path
+) -> None:
+    """Every delivery runs ``process_batch`` (each claims up to 6 more pending rows, FOR
+    UPDATE SKIP LOCKED), all 16 deliverers at once, each in its own random order: batches
+    overlap and collide, yet each order is credited once and each row processed once."""
+    partner_id, org_id = await make_partner(sm, "Batched")
+    orders = list(range(50_000, 50_060))
+    async with transaction(sm) as session:
+        rows = [
+            emit(
+                session,
+                ledger.CREDIT_CASHBACK,
+                {"order_id": o, "partner_id": partner_id, "amount_minor": 333, "currency": "CHF"},
+                dedupe_key=ledger.cashback_key(o),
+            )
+            for o in orders
+        ]
+        await session.flush()
+        outbox_ids = [row.id for row in rows]
+
+    processed = await deliver_everywhere(pg_url, "batch", outbox_ids, tmp_path)
+
+    # A row is processed by the delivery that claimed it: its own or another row's.
+    assert all(count <= 1 for count in processed.values())
+    async with sm() as session:
+        state = (
+            await session.execute(
+                select(OutboxMessage.attempts, OutboxMessage.last_error).where(
+                    OutboxMessage.id.in_(outbox_ids), OutboxMessage.processed_at.is_not(None)
+                )
+            )
+        ).all()
+    assert sorted(state) == [(1, None)] * len(outbox_ids)  # all processed, each once
+    await assert_books(sm, org_id, orders, 333)
 
 
 async def test_the_unique_key_alone_stops_a_second_credit_racing_the_first(
