@@ -15,7 +15,8 @@ batch included):
 
 1. ``direct``: this process runs ``process_once(row, credit_cashback_handler)`` with
    ``--threads`` concurrent asyncio tasks (each with its own connection): the use case
-   and its transaction alone, no broker;
+   and its transaction alone, no broker; then the same with ``process_batch`` (what the
+   actor runs: each row with up to ``OUTBOX_BATCH_SIZE - 1`` other pending ones);
 2. ``redis 1x<threads>``: ``relay_pending`` sends the rows to Redis; one
    ``dramatiq workers.actors`` process with ``--threads`` threads consumes them (each
    message credits its row and up to ``OUTBOX_BATCH_SIZE - 1`` other pending ones);
@@ -75,8 +76,9 @@ from resolvers import ledger  # noqa: E402
 from resolvers.events import emit  # noqa: E402
 from tests.conftest import RedisSpace  # noqa: E402
 from workers.broker import DEFAULT_QUEUE, build_broker, install_broker, reset_broker  # noqa: E402
-from workers.cashback import credit_cashback_handler  # noqa: E402
+from workers.cashback import credit_cashback_batch, credit_cashback_handler  # noqa: E402
 from workers.outbox import process_once, relay_pending  # noqa: E402
+from workers.outbox_batch import process_batch  # noqa: E402
 
 ADMIN_URL = os.environ.get(
     "PARTNERGRAPH_TEST_POSTGRES_URL", "postgresql+asyncpg://postgres@127.0.0.1:5432/test"
@@ -149,8 +151,11 @@ async def unprocessed(sm: SM, ids: list[int]) -> int:
         )
 
 
-async def run_direct(url: str, ids: list[int], threads: int, within: float) -> float:
-    """``threads`` concurrent tasks of this process, each with its own connection."""
+async def run_direct(
+    url: str, ids: list[int], threads: int, within: float, *, batch: int = 1
+) -> float:
+    """``threads`` concurrent tasks of this process, each with its own connection: each
+    row alone (``process_once``), or as the actor does (``process_batch``, ``batch``)."""
     engine = make_engine(url, pool_size=threads)
     sm = make_sessionmaker(engine)
     queue: asyncio.Queue[int] = asyncio.Queue()
@@ -159,7 +164,17 @@ async def run_direct(url: str, ids: list[int], threads: int, within: float) -> f
 
     async def consume() -> None:
         while not queue.empty():
-            await process_once(queue.get_nowait(), credit_cashback_handler, sessionmaker=sm)
+            outbox_id = queue.get_nowait()
+            if batch == 1:
+                await process_once(outbox_id, credit_cashback_handler, sessionmaker=sm)
+            else:
+                await process_batch(
+                    outbox_id,
+                    credit_cashback_batch,
+                    limit=batch,
+                    actor_name=ledger.CREDIT_CASHBACK,
+                    sessionmaker=sm,
+                )
 
     try:
         started = time.perf_counter()
@@ -346,8 +361,10 @@ async def main(args: argparse.Namespace) -> None:
         )
         install_broker(build_broker(settings), settings)
         n, t = args.messages, args.threads
+        batch = settings.outbox_batch_size
         configurations = [
-            ("direct (in-process, no broker)", "direct", 0),
+            ("direct (in-process, no broker), one by one", "direct", 1),
+            (f"direct (in-process, no broker), batches {batch}", "direct", batch),
             (f"redis + 1 worker process x {t} threads", "cashback", 1),
             (f"redis + 2 worker processes x {t} threads", "cashback", 2),
             (f"no-op actor, 1 worker process x {t} threads", "noop", 1),
@@ -364,7 +381,9 @@ async def main(args: argparse.Namespace) -> None:
                     emit = partial(emit_rows, sm, partner_id, 1_000_000 * (index + 1), n)
                     credited += n
                     if kind == "direct":
-                        committed = drained = await run_direct(url, await emit(), t, args.timeout)
+                        committed = drained = await run_direct(
+                            url, await emit(), t, args.timeout, batch=processes
+                        )
                     else:
                         committed, drained = await run_redis(
                             url, space, sm, emit, processes, t, args.timeout, log
@@ -390,7 +409,7 @@ def report(results: list[Result]) -> None:
             f"{r.name:<46} {r.messages:>8} {r.committed:>8.2f}s {r.drained:>7.2f}s {r.rate:>7.0f}"
         )
     for processes in (1, 2):
-        cashback, noop = results[processes], results[processes + 2]
+        cashback, noop = results[processes + 1], results[processes + 3]
         ratio = cashback.rate / noop.rate
         print(
             f"{processes}x{cashback.name.rsplit(' x ', 1)[-1].split()[0]} threads: cashback "
