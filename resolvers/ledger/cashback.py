@@ -317,8 +317,11 @@ async def credit_cashbacks(
     # No "already credited?" read first: the insert is the check (ON CONFLICT DO NOTHING
     # on the unique keys), which also holds against a concurrent transaction.
     planned.sort(key=lambda p: p.request.order_id)  # rows locked in one order by everyone
-    written = await _write_entries(session, await _with_accounts(session, planned))
-    created = [p for p in planned if p.write.idempotency_key in written]
+    # Two requests for one order in one call: the first is written, the second is then a
+    # repeat of it (as it would be in a later call).
+    firsts = list({p.write.idempotency_key: p for p in reversed(planned)}.values())[::-1]
+    written = await _write_entries(session, await _with_accounts(session, firsts))
+    created = [p for p in firsts if p.write.idempotency_key in written]
     for p in created:
         outcomes[p.index] = CashbackCredit(entry_id=written[p.write.idempotency_key], created=True)
     _log_credits(created)
@@ -337,7 +340,7 @@ async def credit_cashbacks(
         now=utcnow(),
     )
     for p in planned:
-        if p.write.idempotency_key not in written:
+        if outcomes[p.index] is None:
             outcomes[p.index] = await _repeated(session, p)
     return [outcome for outcome in outcomes if outcome is not None]
 

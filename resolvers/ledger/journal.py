@@ -133,17 +133,21 @@ async def _write_entries(session: AsyncSession, writes: Sequence[_EntryWrite]) -
         ],
     )
     written: dict[str, int] = {key: entry_id for key, entry_id in rows}
-    postings = [
-        {
-            "entry_id": written[w.idempotency_key],
-            "account_id": w.accounts[posting.account],
-            "amount": posting.amount.amount,
-            "currency": posting.amount.currency,
-        }
-        for w in writes
-        if w.idempotency_key in written
-        for posting in w.entry.postings
-    ]
+    postings: list[dict[str, Any]] = []
+    posted: set[str] = set()  # a key written once has its postings once (its first write)
+    for w in writes:
+        if w.idempotency_key not in written or w.idempotency_key in posted:
+            continue
+        posted.add(w.idempotency_key)
+        postings.extend(
+            {
+                "entry_id": written[w.idempotency_key],
+                "account_id": w.accounts[posting.account],
+                "amount": posting.amount.amount,
+                "currency": posting.amount.currency,
+            }
+            for posting in w.entry.postings
+        )
     if postings:
         await session.execute(insert(cast(Table, LedgerPosting.__table__)), postings)
     return written

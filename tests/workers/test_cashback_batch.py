@@ -229,3 +229,27 @@ async def test_the_actor_credits_many_rows_once_whatever_the_deliveries(
     async with sessionmaker() as session:
         balance = await ledger.prepaid_balance(session, org_id, "CHF")
     assert balance == Money.from_minor_units(30 * MINOR, "CHF")
+
+
+async def test_two_rows_of_one_order_in_a_batch_credit_it_once(sessionmaker: SM) -> None:
+    """Rows without the order's dedupe key: the second is a repeat (nothing written) or,
+    if it disagrees with the first, refused; never a second credit or posting."""
+    partner_id, org_id = await make_partner(sessionmaker, "Twice", [])
+    ids = await emit_rows(
+        sessionmaker,
+        [
+            credit(800, partner_id),
+            credit(800, partner_id),  # the same credit again
+            credit(800, partner_id, amount_minor=MINOR + 1),  # another amount: a conflict
+        ],
+    )
+
+    assert await deliver(sessionmaker, ids[0]) is True
+
+    state = await rows(sessionmaker, ids)
+    assert [state[i].processed_at is not None for i in ids] == [True, True, False]
+    assert "already credited differently" in (state[ids[2]].last_error or "")
+    assert await entries(sessionmaker) == {800: 1}
+    async with sessionmaker() as session:
+        balance = await ledger.prepaid_balance(session, org_id, "CHF")
+    assert balance == Money.from_minor_units(MINOR, "CHF")  # two postings, not four
