@@ -6,13 +6,17 @@
     "amount_minor": int, "currency": "CHF"|"EUR"}, dedupe_key="cashback:order:<id>")``
     (commerce also sends ``client_organization_id`` and ``partner_organization_id``:
     optional, checked). The Dramatiq message carries only the outbox id; the handler
-    runs inside ``workers.outbox.process_once``: the ledger entry and the row's
-    ``processed_at`` commit together. Exactly once, in three layers: the outbox row is
-    unique per order (dedupe key), locked while processed and skipped once processed; and
-    the ledger refuses a second CASHBACK entry for the order (a unique index), so even a
-    direct second call is a no-op. A failure rolls back and Dramatiq retries with
-    exponential back-off (``workers.broker``: 1 s .. 5 min); a payload or a rule no retry
-    can fix is a ``PermanentJobError`` (kept on the row's ``last_error``).
+    runs inside ``workers.outbox_batch.process_batch``: the message's row and up to
+    ``OUTBOX_BATCH_SIZE - 1`` other pending credit_cashback rows are credited in one
+    transaction (one ``ledger.credit_cashbacks``), their ledger entries and their rows'
+    ``processed_at`` commit together; the later messages of those rows are no-ops.
+    Exactly once, in three layers: the outbox row is unique per order (dedupe key),
+    locked while processed and skipped once processed; and the ledger refuses a second
+    CASHBACK entry for the order (a unique index), so even a direct second call is a
+    no-op. A failure rolls back and Dramatiq retries with exponential back-off
+    (``workers.broker``: 1 s .. 5 min); a payload or a rule no retry can fix is a
+    ``PermanentJobError`` (kept on the row's ``last_error``), refused without holding
+    back the other credits of its batch.
 
 ``send_cashback_statements(year, month)``
     For each partner whose prepaid account moved in that month, emails each legal

@@ -77,8 +77,9 @@ logger = logging.getLogger(__name__)
 #: ``await handler(session, messages)`` -> the refused rows (outbox id -> exception).
 BatchHandler = Callable[[AsyncSession, Sequence[OutboxMessage]], Awaitable[Mapping[int, Exception]]]
 
-#: How many committed row ids each sessionmaker remembers (a few hundred KB at most).
-REMEMBERED = 100_000
+#: How many processed row ids each sessionmaker remembers (~2 MB): enough for the time
+#: between a batch's commit and the later messages of its rows (200 batches of 100).
+REMEMBERED = 20_000
 #: The largest batch (``settings.outbox_batch_size`` allows no more).
 MAX_BATCH = 1000
 
