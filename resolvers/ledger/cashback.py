@@ -1,8 +1,10 @@
 """Crediting cashback to a partner's prepaid account, once per order.
 
 Writes run inside the caller's transaction (``session``): the cashback worker calls
-:func:`credit_cashback` inside ``workers.outbox.process_once``, so the credit and the
-outbox row's ``processed_at`` commit together. Every entry is built and checked by
+:func:`credit_cashbacks` (a batch of outbox rows) inside ``workers.outbox_batch``'s
+transaction, so the credits and the rows' ``processed_at`` commit together; a batch
+costs the statements of one credit. :func:`credit_cashback` is the batch of one, and
+raises what the batch returns as a refusal. Every entry is built and checked by
 ``domain.ledger`` (balanced, one currency, no zero, at most two decimals) before it is
 written; the database then refuses a second CASHBACK entry for the same order
 (``uq_journal_entries_cashback_order``), whatever the number of concurrent writers.
