@@ -4,6 +4,8 @@ with no API running; `partnergraph outbox status | dead | retry`."""
 from __future__ import annotations
 
 import asyncio
+import contextlib
+import io
 import os
 import subprocess
 from collections.abc import Iterator
@@ -16,8 +18,10 @@ from sqlalchemy import select, update
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from strawberry.relay import GlobalID
 
+from app import cli
 from app.asgi import create_app
-from config.settings import Settings
+from config.logs import reset_logging
+from config.settings import Settings, get_settings
 from db.models import OutboxMessage, ScheduledRun, utcnow
 from db.session import make_engine, make_sessionmaker, transaction
 from resolvers.events import emit_email
@@ -153,7 +157,7 @@ async def test_a_worker_relays_the_outbox_with_no_api_running(
     assert alive.returncode == 0, alive.stderr
 
 
-def test_outbox_status_dead_and_retry(tmp_path: Path) -> None:
+def test_outbox_status_dead_and_retry(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     url = sqlite_database(tmp_path / "ops.db")
     ids = asyncio.run(_emit(url, 3))
 
@@ -171,7 +175,8 @@ def test_outbox_status_dead_and_retry(tmp_path: Path) -> None:
     asyncio.run(fail(ids[1], 2, "SMTPConnectError: refused"))
     env = {**os.environ, "PARTNERGRAPH_DATABASE_URL": url}
 
-    def run(*args: str) -> str:
+    def command(*args: str) -> str:
+        """The real `partnergraph outbox ...` command, in a process of its own."""
         done = subprocess.run(
             [str(PARTNERGRAPH), "outbox", *args],
             cwd=ROOT,
@@ -183,7 +188,21 @@ def test_outbox_status_dead_and_retry(tmp_path: Path) -> None:
         )
         return done.stdout
 
-    status = run("status").splitlines()
+    def run(*args: str) -> str:
+        """The same entry point (`app.cli.main`) in this process: what it prints, exit 0."""
+        out = io.StringIO()
+        monkeypatch.setenv("PARTNERGRAPH_DATABASE_URL", url)
+        monkeypatch.chdir(ROOT)
+        get_settings.cache_clear()
+        try:
+            with contextlib.redirect_stdout(out):
+                assert cli.main(["outbox", *args]) == 0
+        finally:
+            get_settings.cache_clear()
+            reset_logging()
+        return out.getvalue()
+
+    status = command("status").splitlines()
     (line,) = [row for row in status if row.startswith("send_email")]
     assert line.split()[1:4] == ["1", "1", "1"]  # pending, failing, dead
     dead = run("dead")
