@@ -14,6 +14,9 @@ from db.models import AuditEvent, OutboxMessage
 
 SEND_EMAIL = "send_email"
 _AFTER_COMMIT = "after_commit_callbacks"
+#: Set in a session's ``info`` by :func:`emit`: the transaction queued outbox rows (a job
+#: that queues more kicks the sweeper after its commit: ``workers.outbox.process_once``).
+EMITTED = "outbox_rows_emitted"
 #: Audited actions that end a session or a token, or change a membership: live
 #: subscriptions check their credentials (and memberships) again at once.
 REVOKING_ACTIONS = frozenset(
@@ -109,7 +112,14 @@ def emit(
         context=job_context() or None,
     )
     session.add(message)
+    queued_jobs(session)
     return message
+
+
+def queued_jobs(session: AsyncSession) -> None:
+    """Note that the session's transaction queued outbox rows (:func:`emit` does; call it
+    after inserting rows in bulk)."""
+    session.info[EMITTED] = True
 
 
 def emit_email(

@@ -9,7 +9,8 @@ Life of a job
        ``outbox_sweep_seconds`` and re-sends rows lost on the way (Redis down, a crash).
     3. The actor calls :func:`process_once`, which runs the handler and sets
        ``processed_at`` in one transaction. Dramatiq delivers at least once; a second
-       delivery of a processed row does nothing.
+       delivery of a processed row does nothing. A handler that queued rows itself (a bid
+       chunk's emails) kicks the sweeper of its process after that commit, as the API does.
 
 Writing an actor (cashback credit, bid fan-out, ...)::
 
@@ -61,6 +62,7 @@ from config.logs import REQUEST_ID
 from config.metrics import JOB_DURATION, JOBS
 from config.settings import Settings
 from db.models import OutboxMessage, utcnow
+from resolvers.events import EMITTED
 from resolvers.outage import OutageLog, is_outage
 from workers import broker as broker_module
 from workers.runtime import worker_sessionmaker
@@ -126,7 +128,7 @@ async def process_once(
     """
     sm = sessionmaker if sessionmaker is not None else await worker_sessionmaker()
     started = time.perf_counter()
-    actor, attempt = "unknown", 0
+    actor, attempt, queued_more = "unknown", 0, False
     # The job's span (config.tracing) opens once the row is known and closes after the
     # commit: the handler's statements and the commit are in it.
     with structlog.contextvars.bound_contextvars(outbox_id=outbox_id), ExitStack() as span:
@@ -148,12 +150,15 @@ async def process_once(
                 message.attempts += 1
                 message.last_error = None
                 attempt = message.attempts
+                queued_more = bool(session.info.pop(EMITTED, False))
         except Exception as exc:
             await _record_failure(sm, outbox_id, exc)
             JOBS.labels(actor, "failed").inc()
             raise
         finally:
             structlog.contextvars.unbind_contextvars("job", REQUEST_ID)
+        if queued_more:  # committed: the rows the handler queued go out now, not next pass
+            kick()
         seconds = time.perf_counter() - started
         JOBS.labels(actor, "done").inc()
         JOB_DURATION.labels(actor).observe(seconds)

@@ -43,7 +43,7 @@ from domain.integration_events import EventFacts, EventKind
 from domain.program import DirectoryTagKind
 from resolvers.bids.common import _insert, _money_text, _representatives
 from resolvers.bids.matching import Tag, criteria_of
-from resolvers.events import SEND_EMAIL, emit
+from resolvers.events import SEND_EMAIL, emit, queued_jobs
 from resolvers.integration_events import record_events
 from resolvers.integration_events.views import bid_view
 from resolvers.links import received_bid_url
@@ -290,4 +290,5 @@ async def deliver_chunk(
             _insert(session, OutboxMessage).on_conflict_do_nothing(index_elements=["dedupe_key"]),
             messages,
         )
+        queued_jobs(session)
     return ChunkResult(len(inserted), len(messages))

@@ -374,6 +374,45 @@ async def test_kick_wakes_the_sweeper_at_once(
     kick()  # no sweeper: does nothing, raises nothing
 
 
+async def test_a_job_that_queued_jobs_wakes_the_sweeper_after_its_commit(
+    sessionmaker: SM,
+    stub_broker: dramatiq.Broker,
+    worker: dramatiq.Worker,
+    mail_dir: Path,
+    settings: Settings,
+) -> None:
+    """A handler's own rows (a bid chunk's emails) go out at once, not on the next pass."""
+    async with transaction(sessionmaker) as session:
+        job = emit(session, "noop", {})
+        await session.flush()
+        job_id = job.id
+    queued: list[int] = []
+
+    async def queue_an_email(session: AsyncSession, message: OutboxMessage) -> None:
+        email_row = emit_email(session, to="ada@example.com", template="welcome", context=WELCOME)
+        await session.flush()
+        queued.append(email_row.id)
+
+    async def nothing_queued(session: AsyncSession, message: OutboxMessage) -> None:
+        pass
+
+    sweeper = Sweeper(sessionmaker, interval_seconds=3600, stale_after_seconds=30)
+    sweeper.start()
+    try:
+        await wait_until(lambda: sweeper.passes >= 1)  # the first pass, at start
+        async with transaction(sessionmaker) as session:
+            quiet = emit(session, "noop", {})
+            await session.flush()
+            quiet_id = quiet.id
+        assert await process_once(quiet_id, nothing_queued, sessionmaker=sessionmaker)
+        await asyncio.sleep(0.2)
+        assert sweeper.passes == 1  # a job that queued nothing does not wake it
+        assert await process_once(job_id, queue_an_email, sessionmaker=sessionmaker)
+        await wait_until(lambda: eml_files(mail_dir) == [f"outbox-{queued[0]}.eml"], within=5)
+    finally:
+        await sweeper.stop()
+
+
 async def test_sweeper_survives_relay_errors(
     sessionmaker: SM, stub_broker: dramatiq.Broker, monkeypatch: pytest.MonkeyPatch
 ) -> None:
