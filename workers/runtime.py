@@ -116,12 +116,14 @@ class WorkerDatabase(Middleware):
 
 
 def start_inprocess_worker(
-    broker: Broker | None = None, *, worker_threads: int = 2, idle_timeout_ms: int = 1000
+    broker: Broker | None = None, *, worker_threads: int = 2, idle_timeout_ms: int = 200
 ) -> dramatiq.Worker:
     """Run the jobs in this process (no Redis): a ``dramatiq.Worker`` on the broker.
 
     ``broker`` defaults to the one ``workers.broker.setup_broker`` installed.
-    ``idle_timeout_ms``: how often idle threads wake up (and so how long a stop takes).
+    ``idle_timeout_ms``: how often idle threads wake up (and so how long a stop takes: at
+    1000 ms `partnergraph serve` took 2 s to stop, at 200 ms 0.5 s; the idle wake-ups cost
+    nothing measurable).
     """
     if broker is None:
         from workers.broker import get_installed_broker
