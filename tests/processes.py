@@ -14,6 +14,7 @@ SIGKILL (1 stop in 5 here, a 10 s teardown).
 from __future__ import annotations
 
 import contextlib
+import io
 import os
 import signal
 import socket
@@ -188,3 +189,32 @@ def children(tmp_path: Path) -> Iterator[Children]:
         yield made
     finally:
         made.end_all()
+
+
+def cli_in_process(
+    monkeypatch: pytest.MonkeyPatch, *args: str, env: Mapping[str, str]
+) -> subprocess.CompletedProcess[str]:
+    """`partnergraph ARGS` through its entry point (``app.cli.main``) in this process, with
+    ``env`` as its only PARTNERGRAPH_* variables and the repository as its folder: the exit
+    code, stdout and stderr, as ``subprocess.run`` gives them (no interpreter to start)."""
+    from app import cli
+    from config.logs import reset_logging
+    from config.settings import get_settings
+
+    out, err = io.StringIO(), io.StringIO()
+    with monkeypatch.context() as patch:
+        for name in [name for name in os.environ if name.startswith("PARTNERGRAPH_")]:
+            patch.delenv(name)
+        for name, value in env.items():
+            patch.setenv(name, value)
+        patch.chdir(ROOT)
+        get_settings.cache_clear()
+        try:
+            with contextlib.redirect_stdout(out), contextlib.redirect_stderr(err):
+                code: int | str | None = cli.main(list(args))
+        except SystemExit as exit_:
+            code = exit_.code
+        finally:
+            get_settings.cache_clear()
+            reset_logging()
+    return subprocess.CompletedProcess(list(args), code, out.getvalue(), err.getvalue())

@@ -4,8 +4,6 @@ with no API running; `partnergraph outbox status | dead | retry`."""
 from __future__ import annotations
 
 import asyncio
-import contextlib
-import io
 import os
 import subprocess
 from collections.abc import Iterator
@@ -18,16 +16,14 @@ from sqlalchemy import select, update
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from strawberry.relay import GlobalID
 
-from app import cli
 from app.asgi import create_app
-from config.logs import reset_logging
-from config.settings import Settings, get_settings
+from config.settings import Settings
 from db.models import OutboxMessage, ScheduledRun, utcnow
 from db.session import make_engine, make_sessionmaker, transaction
 from resolvers.events import emit_email
 from tests.api.spine_support import INVITE, grant_row, session_token, update_grant
 from tests.conftest import RedisSpace, fresh_pg_database, gid, sqlite_database
-from tests.processes import PARTNERGRAPH, ROOT, Children
+from tests.processes import PARTNERGRAPH, ROOT, Children, cli_in_process
 from tests.workers.conftest import wait_until
 from workers.broker import reset_broker
 from workers.outbox import MAX_ATTEMPTS
@@ -189,18 +185,10 @@ def test_outbox_status_dead_and_retry(tmp_path: Path, monkeypatch: pytest.Monkey
         return done.stdout
 
     def run(*args: str) -> str:
-        """The same entry point (`app.cli.main`) in this process: what it prints, exit 0."""
-        out = io.StringIO()
-        monkeypatch.setenv("PARTNERGRAPH_DATABASE_URL", url)
-        monkeypatch.chdir(ROOT)
-        get_settings.cache_clear()
-        try:
-            with contextlib.redirect_stdout(out):
-                assert cli.main(["outbox", *args]) == 0
-        finally:
-            get_settings.cache_clear()
-            reset_logging()
-        return out.getvalue()
+        """The same entry point in this process: what it prints, exit 0."""
+        done = cli_in_process(monkeypatch, "outbox", *args, env={"PARTNERGRAPH_DATABASE_URL": url})
+        assert done.returncode == 0, done.stderr
+        return done.stdout
 
     status = command("status").splitlines()
     (line,) = [row for row in status if row.startswith("send_email")]
