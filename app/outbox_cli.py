@@ -5,11 +5,12 @@ from __future__ import annotations
 import argparse
 import asyncio
 from collections.abc import Awaitable, Callable
-from typing import TypeVar
-
-from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+from typing import TYPE_CHECKING, TypeVar
 
 from config.settings import get_settings
+
+if TYPE_CHECKING:  # SQLAlchemy is imported by the commands that use it, not by `partnergraph`
+    from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 T = TypeVar("T")
 
