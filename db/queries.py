@@ -2,15 +2,27 @@
 
 from __future__ import annotations
 
+from collections.abc import Collection
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import or_, select, true
+from sqlalchemy import BigInteger, ColumnElement, any_, bindparam, or_, select, true
+from sqlalchemy.dialects.postgresql import ARRAY
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from db.models import Grant, Membership, Organization, User
 from domain.access import Viewer
 from domain.enums import Role
+
+
+def id_in(session: AsyncSession, column: Any, ids: Collection[int]) -> ColumnElement[bool]:
+    """``column IN ids`` for a thousand ids: on PostgreSQL ``= ANY(array)``, one bound
+    parameter (an IN list renders, binds and casts one parameter per id, which cost a bid
+    chunk's queries more CPU than their rows); elsewhere a plain IN."""
+    if session.get_bind().dialect.name == "postgresql":
+        array = bindparam(None, list(ids), type_=ARRAY(BigInteger()))
+        return column == any_(array)  # type: ignore[no-any-return]
+    return column.in_(list(ids))  # type: ignore[no-any-return]
 
 
 async def legal_representatives(

@@ -37,6 +37,7 @@ from sqlalchemy import Select, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from db.models import Bid, BidDelivery, Membership, OutboxMessage, Partner
+from db.queries import id_in
 from domain.bids import BidCriteria, BidStatus, PartnerProfile, effective_status, matches, summary
 from domain.enums import PartnerStatus
 from domain.integration_events import EventFacts, EventKind
@@ -127,9 +128,10 @@ async def plan_fan_out(
     return rows
 
 
-def bid_received_context(bid: Bid, partner_name: str, public_url: str) -> dict[str, str]:
+def bid_received_context(bid: Bid, public_url: str) -> dict[str, str]:
+    """The ``bid_received`` email's context but the partner's name (``partner_name``): the
+    same for every partner of a chunk, so made once."""
     return {
-        "partner_name": partner_name,
         "summary": summary(bid.description),
         "families": ", ".join(bid.product_families),
         "language": bid.language,
@@ -156,32 +158,41 @@ async def _matching_in_range(session: AsyncSession, bid: Bid, chunk: ChunkRange)
     loaded table, before ANALYZE.)
     """
     criteria = criteria_of(bid)
+    # Plain rows (Core), and the range's ids as one array parameter (`id_in`).
+    connection = await session.connection()
     listing_of: dict[int, int] = {
         pid: listing_id
-        for pid, listing_id in await session.execute(
-            candidate_partners(criteria, Tag.listing_id).where(
-                Tag.partner_id > chunk.after_partner_id,
-                Tag.partner_id <= chunk.through_partner_id,
+        for pid, listing_id in (
+            await connection.execute(
+                candidate_partners(criteria, Tag.listing_id).where(
+                    Tag.partner_id > chunk.after_partner_id,
+                    Tag.partner_id <= chunk.through_partner_id,
+                )
             )
-        )
+        ).all()
     }
     candidates = list(listing_of)
     if not candidates:
         return []
     partners = {
         pid: (status, org)
-        for pid, status, org in await session.execute(
-            select(Partner.id, Partner.status, Partner.organization_id).where(
-                Partner.id.in_(candidates)
+        for pid, status, org in (
+            await connection.execute(
+                select(Partner.id, Partner.status, Partner.organization_id).where(
+                    id_in(session, Partner.id, candidates)
+                )
             )
-        )
+        ).all()
     }
     # By the tags' primary key (listing_id, kind, value): index-only.
     partner_of = {listing_id: pid for pid, listing_id in listing_of.items()}
     found: dict[int, dict[DirectoryTagKind, set[str]]] = defaultdict(lambda: defaultdict(set))
-    for listing_id, kind, value in await session.execute(
-        select(Tag.listing_id, Tag.kind, Tag.value).where(Tag.listing_id.in_(list(partner_of)))
-    ):
+    tags = await connection.execute(
+        select(Tag.listing_id, Tag.kind, Tag.value).where(
+            id_in(session, Tag.listing_id, partner_of)
+        )
+    )
+    for listing_id, kind, value in tags.all():
         found[partner_of[listing_id]][kind].add(value)
     # The author's own organizations never receive the author's bid.
     excluded: set[int] = set()
@@ -215,7 +226,7 @@ async def _record_received(
     organizations = list(
         await session.scalars(
             select(Partner.organization_id)
-            .where(Partner.id.in_(partner_ids))
+            .where(id_in(session, Partner.id, partner_ids))
             .order_by(Partner.organization_id)
         )
     )
@@ -271,13 +282,14 @@ async def deliver_chunk(
     )
     await _record_received(session, bid, inserted, now)
     recipients = {pid: found for pid, found in recipients.items() if pid in inserted}
+    context = bid_received_context(bid, public_url)
     messages = [
         {
             "actor_name": SEND_EMAIL,
             "payload": {
                 "to": ", ".join(emails),
                 "template": "bid_received",
-                "context": bid_received_context(bid, name, public_url),
+                "context": {"partner_name": name, **context},
             },
             "dedupe_key": f"bid:{bid.id}:partner:{pid}",
             "created_at": now,

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import secrets
 from collections.abc import Callable, Sequence
+from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, cast
 
@@ -16,6 +17,19 @@ from resolvers.events import after_commit
 from resolvers.subscriptions.bus import publish
 
 View = Callable[[int], dict[str, Any]]
+
+
+@dataclass(frozen=True, slots=True)
+class RecordedEvent:
+    """An event as written (the row's id and what its webhook deliveries need). Not an
+    ORM instance: a chunk of a bid records a thousand, and making them cost more than
+    writing them."""
+
+    id: int
+    kind: str
+    organization_id: int
+    subject_type: str
+    subject_id: int
 
 
 def new_event_key() -> str:
@@ -37,7 +51,7 @@ async def record_event(
     facts: EventFacts,
     view: View,
     now: datetime,
-) -> list[IntegrationEvent]:
+) -> list[RecordedEvent]:
     """Record ``kind`` about one object for every organization that may receive it.
 
     ``view(organization_id)`` is the object as that organization reads it through the graph
@@ -62,7 +76,7 @@ async def record_events(
     subject_id: int,
     items: Sequence[tuple[EventFacts, View]],
     now: datetime,
-) -> list[IntegrationEvent]:
+) -> list[RecordedEvent]:
     """Several facts of one kind about one object (a bid delivered to many partners), each
     its own event, in one flush and one endpoint lookup."""
     return await record_events_about(
@@ -79,7 +93,7 @@ async def record_events_about(
     items: Sequence[tuple[str, int, EventFacts, View]],
     *,
     now: datetime,
-) -> list[IntegrationEvent]:
+) -> list[RecordedEvent]:
     """Facts of one kind about several objects (``(subject_type, subject_id, facts,
     view)``: a batch of cashback credits), each its own event: one INSERT and one endpoint
     lookup for all of them."""
@@ -111,7 +125,12 @@ async def record_events_about(
             rows,
         )
     )
-    events = [IntegrationEvent(id=i, **row) for i, row in zip(ids, rows, strict=True)]
+    events = [
+        RecordedEvent(
+            i, row["kind"], row["organization_id"], row["subject_type"], row["subject_id"]
+        )
+        for i, row in zip(ids, rows, strict=True)
+    ]
     after_commit(session, lambda: publish(ids))
     await queue_deliveries(session, events)
     return events

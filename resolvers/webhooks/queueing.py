@@ -3,22 +3,39 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
+from typing import Protocol
 
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from db.models import IntegrationEvent, WebhookDelivery, WebhookEndpoint, WebhookEndpointStatus
+from db.models import WebhookDelivery, WebhookEndpoint, WebhookEndpointStatus
 from resolvers.events import emit
 
 #: The outbox actor that hands a delivery to the webhook workers once the change commits.
 DISPATCH_WEBHOOK = "dispatch_webhook"
 
 
-def ordering_key(event: IntegrationEvent) -> str:
+class Event(Protocol):
+    """What a delivery needs of its event (an ``IntegrationEvent`` row, or the record of
+    one just written)."""
+
+    @property
+    def id(self) -> int: ...
+    @property
+    def kind(self) -> str: ...
+    @property
+    def organization_id(self) -> int: ...
+    @property
+    def subject_type(self) -> str: ...
+    @property
+    def subject_id(self) -> int: ...
+
+
+def ordering_key(event: Event) -> str:
     return f"{event.subject_type}:{event.subject_id}"
 
 
-async def queue_deliveries(session: AsyncSession, events: Sequence[IntegrationEvent]) -> int:
+async def queue_deliveries(session: AsyncSession, events: Sequence[Event]) -> int:
     """One delivery per event and enabled endpoint of its organization taking its kind,
     with its outbox message; returns how many."""
     if not events:
