@@ -398,6 +398,7 @@ async def main(args: argparse.Namespace) -> None:
         reset_broker()
         await engine.dispose()
         await admin(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+        space.clear()  # the workers' keys too (their heartbeats), once they are stopped
     report(results)
 
 
