@@ -17,7 +17,7 @@ if TYPE_CHECKING:
     import dramatiq
 
     from resolvers.subscriptions.bus import EventBus
-    from workers.outbox import Sweeper
+    from workers.relay import Sweeper
     from workers.scheduler import Scheduler
 
 log = logging.getLogger(__name__)
@@ -42,7 +42,7 @@ class Runtime:
         if not self.start_workers:
             return
         from workers.broker import is_inprocess, setup_broker
-        from workers.outbox import Sweeper
+        from workers.relay import Sweeper
         from workers.runtime import start_inprocess_worker
 
         broker = setup_broker(self.settings)

@@ -77,8 +77,9 @@ from resolvers.events import emit  # noqa: E402
 from tests.conftest import RedisSpace  # noqa: E402
 from workers.broker import DEFAULT_QUEUE, build_broker, install_broker, reset_broker  # noqa: E402
 from workers.cashback import credit_cashback_batch, credit_cashback_handler  # noqa: E402
-from workers.outbox import process_once, relay_pending  # noqa: E402
+from workers.outbox import process_once  # noqa: E402
 from workers.outbox_batch import process_batch  # noqa: E402
+from workers.relay import relay_pending  # noqa: E402
 
 ADMIN_URL = os.environ.get(
     "PARTNERGRAPH_TEST_POSTGRES_URL", "postgresql+asyncpg://postgres@127.0.0.1:5432/test"

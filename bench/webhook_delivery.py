@@ -55,7 +55,7 @@ from resolvers.webhooks.delivery import Attempt, body_of, signed_headers  # noqa
 from resolvers.webhooks.endpoints import new_signing_secret  # noqa: E402
 from tests.conftest import RedisSpace  # noqa: E402
 from workers.broker import build_broker, install_broker, reset_broker  # noqa: E402
-from workers.outbox import relay_pending  # noqa: E402
+from workers.relay import relay_pending  # noqa: E402
 
 
 async def setup(sm: object, url: str) -> int:

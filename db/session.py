@@ -71,6 +71,11 @@ def _count_pool(engine: AsyncEngine, name: str, size: int) -> None:
     event.listen(engine.sync_engine, "engine_disposed", lambda *_: allowed.dec(size))
 
 
+def is_sqlite(session: AsyncSession) -> bool:
+    """Whether the session talks to SQLite (the embedded default): no row locks there."""
+    return session.get_bind().dialect.name == "sqlite"
+
+
 def make_sessionmaker(engine: AsyncEngine) -> async_sessionmaker[AsyncSession]:
     return async_sessionmaker(engine, expire_on_commit=False, autoflush=False)
 

@@ -49,8 +49,9 @@ from resolvers import ledger
 from resolvers.events import emit_email
 from workers import broker as broker_module
 from workers.email import validate_context
-from workers.outbox import PermanentJobError, relay_pending
+from workers.outbox import PermanentJobError
 from workers.outbox_batch import batch_outbox_actor, one_at_a_time
+from workers.relay import relay_pending
 from workers.runtime import current_settings, worker_sessionmaker
 
 logger = logging.getLogger(__name__)

@@ -19,7 +19,7 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from config.metrics import OUTBOX_BACKLOG, OUTBOX_OLDEST_AGE
 from db.models import OutboxMessage, utcnow
-from workers.outbox import MAX_ATTEMPTS
+from workers.relay import MAX_ATTEMPTS
 
 STATES = ("pending", "failing", "dead")
 

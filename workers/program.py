@@ -13,7 +13,7 @@ import logging
 
 from db.models import utcnow
 from resolvers.program import run_yearly_review
-from workers import outbox
+from workers import relay
 from workers.broker import register_actor
 from workers.runtime import worker_sessionmaker
 
@@ -27,7 +27,7 @@ TIME_LIMIT_MS = 60 * 60_000
 async def yearly_partner_review(year: int | None = None) -> None:
     """Review every active partner for ``year`` (default: the previous calendar year)."""
     target = int(year) if year is not None else utcnow().year - 1
-    summary = await run_yearly_review(await worker_sessionmaker(), target, after_commit=outbox.kick)
+    summary = await run_yearly_review(await worker_sessionmaker(), target, after_commit=relay.kick)
     logger.info(
         "yearly partner review %s: %d reviewed, %d flagged, %d already reviewed",
         target,

@@ -22,7 +22,7 @@ Jobs (:data:`DEFAULT_JOBS`)
     ``yearly_partner_review(year)`` on 1 January at 00:20 UTC, for the previous year.
     A job whose actor is not registered in this process is skipped (and not claimed), so
     it starts running as soon as its module is deployed. The outbox sweep is not a
-    scheduled job: the API process runs it continuously (``workers.outbox.Sweeper``).
+    scheduled job: the API process runs it continuously (``workers.relay.Sweeper``).
 
 Without Redis there is no worker to consume the messages of a separate scheduler process;
 an embedded deployment can run :class:`Scheduler` inside the API process instead

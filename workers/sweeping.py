@@ -1,7 +1,7 @@
 """Every worker process also relays the outbox, so committed jobs go out with no API up.
 
 ``OutboxSweeping`` (a Dramatiq middleware, on the Redis broker of ``dramatiq
-workers.actors`` processes) starts a :class:`workers.outbox.Sweeper` on the worker's
+workers.actors`` processes) starts a :class:`workers.relay.Sweeper` on the worker's
 event loop when the worker boots and stops it at shutdown. Many sweepers are safe: each
 pass claims its rows in the database (``FOR UPDATE SKIP LOCKED`` on PostgreSQL, the write
 lock on SQLite), and a duplicate send does nothing (``process_once``).
@@ -20,7 +20,7 @@ from config.settings import Settings
 from workers.runtime import worker_sessionmaker
 
 if TYPE_CHECKING:
-    from workers.outbox import Sweeper
+    from workers.relay import Sweeper
 
 logger = logging.getLogger(__name__)
 
@@ -33,7 +33,7 @@ class OutboxSweeping(Middleware):
         self.sweeper: Sweeper | None = None
 
     async def _start(self, broker: dramatiq.Broker) -> Sweeper:
-        from workers.outbox import Sweeper
+        from workers.relay import Sweeper
 
         sweeper = Sweeper.from_settings(await worker_sessionmaker(), self.settings, broker=broker)
         sweeper.start()

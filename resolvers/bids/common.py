@@ -18,6 +18,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from db.models import Bid, Membership, Organization, Partner, User
 from db.queries import id_in
+from db.session import is_sqlite
 from domain.enums import Role
 from domain.money import Currency, Money
 from resolvers.context import RequestContext
@@ -28,13 +29,9 @@ from resolvers.events import record_audit
 PARTNER_ROLES = frozenset({Role.LEGAL_REPRESENTATIVE, Role.ADMINISTRATOR})
 
 
-def _is_sqlite(session: AsyncSession) -> bool:
-    return session.get_bind().dialect.name == "sqlite"
-
-
 def _insert(session: AsyncSession, table: Any) -> Any:
     """INSERT with ON CONFLICT support for the session's dialect."""
-    return (sqlite.insert if _is_sqlite(session) else postgresql.insert)(table)
+    return (sqlite.insert if is_sqlite(session) else postgresql.insert)(table)
 
 
 async def _lock_bid(session: AsyncSession, bid_id: int) -> Bid | None:
@@ -43,7 +40,7 @@ async def _lock_bid(session: AsyncSession, bid_id: int) -> Bid | None:
     SQLite: a first write takes the database write lock (a first read would let two
     transactions decide on the same snapshot); PostgreSQL: ``SELECT ... FOR UPDATE``.
     """
-    if _is_sqlite(session):
+    if is_sqlite(session):
         await session.execute(
             update(Bid)
             .where(Bid.id == bid_id)

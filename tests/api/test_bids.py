@@ -749,7 +749,7 @@ async def test_fan_out_through_a_stub_broker_worker(
 ) -> None:
     """The real actors on a StubBroker worker: fan-out sends its chunks itself."""
     from workers.broker import build_broker, install_broker, reset_broker
-    from workers.outbox import relay_pending
+    from workers.relay import relay_pending
     from workers.runtime import start_inprocess_worker, stop_inprocess_worker
 
     broker = install_broker(build_broker(settings, stub=True, max_retries=0), settings)

@@ -33,7 +33,7 @@ from tests.integration.bid_support import (
     unprocessed,
 )
 from workers.broker import build_broker, install_broker, reset_broker
-from workers.outbox import relay_pending
+from workers.relay import relay_pending
 
 pytestmark = [pytest.mark.postgres, pytest.mark.redis, pytest.mark.slow]
 

@@ -27,7 +27,7 @@ from resolvers.events import emit
 from tests.conftest import RedisSpace
 from tests.integration.conftest import make_partner
 from workers.broker import build_broker, install_broker, reset_broker
-from workers.outbox import relay_pending
+from workers.relay import relay_pending
 
 pytestmark = [pytest.mark.postgres, pytest.mark.redis]
 

@@ -26,7 +26,7 @@ from tests.conftest import RedisSpace, fresh_pg_database, gid, sqlite_database
 from tests.processes import PARTNERGRAPH, ROOT, Children, cli_in_process
 from tests.workers.conftest import wait_until
 from workers.broker import reset_broker
-from workers.outbox import MAX_ATTEMPTS
+from workers.relay import MAX_ATTEMPTS
 
 Maker = async_sessionmaker[AsyncSession]
 

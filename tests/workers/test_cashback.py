@@ -19,7 +19,7 @@ from resolvers import ledger
 from resolvers.events import emit
 from workers.broker import DEFAULT_QUEUE
 from workers.cashback import CREDIT_CASHBACK, SEND_CASHBACK_STATEMENTS
-from workers.outbox import relay_pending
+from workers.relay import relay_pending
 
 SM = async_sessionmaker[AsyncSession]
 

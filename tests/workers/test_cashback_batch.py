@@ -18,8 +18,8 @@ from resolvers import ledger
 from resolvers.events import emit
 from tests.workers.test_cashback import drain, make_partner
 from workers.cashback import CREDIT_CASHBACK, BadCashbackMessage, credit_cashback_batch
-from workers.outbox import MAX_ATTEMPTS, relay_pending
 from workers.outbox_batch import process_batch
+from workers.relay import MAX_ATTEMPTS, relay_pending
 
 pytestmark = pytest.mark.timeout(60)
 

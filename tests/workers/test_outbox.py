@@ -18,17 +18,11 @@ from config.settings import Settings
 from db.models import OutboxMessage, utcnow
 from db.session import transaction
 from resolvers.events import emit, emit_email
-from workers import outbox
+from workers import relay
 from workers.broker import DEFAULT_QUEUE
 from workers.email import EmailTemplateError
-from workers.outbox import (
-    MAX_ATTEMPTS,
-    PermanentJobError,
-    Sweeper,
-    kick,
-    process_once,
-    relay_pending,
-)
+from workers.outbox import PermanentJobError, process_once
+from workers.relay import MAX_ATTEMPTS, Sweeper, kick, relay_pending
 
 from .conftest import Deliveries, wait_until
 
@@ -370,7 +364,7 @@ async def test_kick_wakes_the_sweeper_at_once(
     finally:
         await sweeper.stop()
     assert not sweeper.running
-    assert outbox._current_sweeper is None
+    assert relay._current_sweeper is None
     kick()  # no sweeper: does nothing, raises nothing
 
 
@@ -423,7 +417,7 @@ async def test_sweeper_survives_relay_errors(
         failures += 1
         raise OSError("database is down")
 
-    monkeypatch.setattr(outbox, "relay_pending", broken_relay)
+    monkeypatch.setattr(relay, "relay_pending", broken_relay)
     sweeper = Sweeper(sessionmaker, interval_seconds=0.01, stale_after_seconds=30)
     sweeper.start()
     try:

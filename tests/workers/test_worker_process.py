@@ -26,7 +26,7 @@ from db.session import make_engine, make_sessionmaker, transaction
 from resolvers.events import emit_email
 from tests.conftest import RedisSpace, fresh_pg_database
 from workers.broker import build_broker, install_broker, reset_broker
-from workers.outbox import relay_pending
+from workers.relay import relay_pending
 
 from .conftest import wait_until
 
