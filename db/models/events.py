@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import JSON, ForeignKey, Index, Integer, String, Text
+from sqlalchemy import JSON, ForeignKey, Index, Integer, String, Text, text
 from sqlalchemy.orm import Mapped, mapped_column
 
 from db.models.base import Base, BigId, IdMixin, utcnow
@@ -51,4 +51,15 @@ class OutboxMessage(IdMixin, Base):
     # parent) of the request that enqueued it (config.logs.job_context).
     context: Mapped[dict[str, Any] | None] = mapped_column(JSON)
 
-    __table_args__ = (Index("ix_outbox_messages_pending", "processed_at", "dispatched_at"),)
+    __table_args__ = (
+        Index("ix_outbox_messages_pending", "processed_at", "dispatched_at"),
+        # An actor's pending rows, newest first: what a batch claims
+        # (workers.outbox_batch), whatever other actors have pending (a bid's emails).
+        Index(
+            "ix_outbox_messages_pending_actor",
+            "actor_name",
+            "id",
+            postgresql_where=text("processed_at IS NULL"),
+            sqlite_where=text("processed_at IS NULL"),
+        ),
+    )
