@@ -32,7 +32,6 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Sequence
-from dataclasses import dataclass
 from typing import Any
 
 from sqlalchemy import select
@@ -65,17 +64,6 @@ class BadCashbackMessage(PermanentJobError):
     """A credit_cashback payload or credit that no retry can make valid."""
 
 
-@dataclass(frozen=True)
-class CashbackPayload:
-    order_id: int
-    partner_id: int
-    amount_minor: int
-    currency: Currency
-    # Optional extras (commerce sends them): the client, and the partner's organization.
-    client_organization_id: int | None = None
-    partner_organization_id: int | None = None
-
-
 def _int(payload: dict[str, Any], key: str) -> int:
     value = payload.get(key)
     # JSON integers only: a float (or a string, or a bool) is a bug upstream.
@@ -88,14 +76,15 @@ def _optional_int(payload: dict[str, Any], key: str) -> int | None:
     return None if payload.get(key) is None else _int(payload, key)
 
 
-def parse_payload(payload: Any) -> CashbackPayload:
-    """Read a credit_cashback payload strictly (``BadCashbackMessage`` otherwise)."""
+def parse_payload(payload: Any) -> ledger.CashbackRequest:
+    """Read a credit_cashback payload strictly (``BadCashbackMessage`` otherwise) as the
+    credit it asks for; commerce also sends the client and the partner's organization."""
     if not isinstance(payload, dict):
         raise BadCashbackMessage(f"credit_cashback: payload is an object, got {payload!r}")
     currency = payload.get("currency")
     if not isinstance(currency, str) or currency not in {c.value for c in Currency}:
         raise BadCashbackMessage(f"credit_cashback: bad currency {currency!r}")
-    return CashbackPayload(
+    return ledger.CashbackRequest(
         order_id=_int(payload, "order_id"),
         partner_id=_int(payload, "partner_id"),
         amount_minor=_int(payload, "amount_minor"),
@@ -103,17 +92,6 @@ def parse_payload(payload: Any) -> CashbackPayload:
         # Optional: the ledger reads the client from the order when it is not given.
         client_organization_id=_optional_int(payload, "client_organization_id"),
         partner_organization_id=_optional_int(payload, "partner_organization_id"),
-    )
-
-
-def _request(payload: CashbackPayload) -> ledger.CashbackRequest:
-    return ledger.CashbackRequest(
-        payload.order_id,
-        payload.partner_id,
-        payload.amount_minor,
-        payload.currency,
-        client_organization_id=payload.client_organization_id,
-        partner_organization_id=payload.partner_organization_id,
     )
 
 
@@ -134,7 +112,7 @@ async def credit_cashback_batch(
     parsed: list[tuple[int, ledger.CashbackRequest]] = []
     for message in messages:
         try:
-            parsed.append((message.id, _request(parse_payload(message.payload))))
+            parsed.append((message.id, parse_payload(message.payload)))
         except BadCashbackMessage as exc:
             refused[message.id] = exc
     outcomes = await ledger.credit_cashbacks(session, [request for _, request in parsed])
