@@ -4,9 +4,11 @@ from __future__ import annotations
 
 import dataclasses
 import enum
+import functools
+import operator
 from collections.abc import Awaitable, Callable, Iterable, Iterator
 from decimal import Decimal
-from typing import Annotated, Any, TypeVar
+from typing import Annotated, Any, Generic, TypeVar
 
 import strawberry
 from graphql import (
@@ -233,18 +235,54 @@ def page_request(
     )
 
 
+class RowReader(Generic[T]):
+    """How a Strawberry type is made from a row: one reader per attribute (a column name,
+    or a function of the row). Calling it makes the object; the executor may instead
+    read a plain subtree's attributes straight from the rows of a page (no object per
+    node: see `schema.execution`), which answers the same by construction, since both
+    read each attribute with the same reader."""
+
+    def __init__(self, **readers: str | Callable[[Any], Any]) -> None:
+        self.readers: dict[str, Callable[[Any], Any]] = {
+            name: operator.attrgetter(read) if isinstance(read, str) else read
+            for name, read in readers.items()
+        }
+        self.made: type[T] | None = None  # the type it makes: the class it is set on
+
+    def __set_name__(self, owner: type[T], name: str) -> None:
+        self.made = owner
+
+    def __call__(self, row: Any) -> T:
+        assert self.made is not None, "a RowReader is a class attribute of its type"
+        return build(self.made, {name: read(row) for name, read in self.readers.items()})
+
+
 def to_connection(page: Page[Any], wrap: Callable[[Any], N]) -> Connection[N]:
-    edges = [_Edge(wrap(item), key) for item, key in zip(page.items, page.keys, strict=True)]
-    return Connection(
-        count=page.total_count,
-        edges=edges,  # type: ignore[arg-type]  # _Edge is a relay.Edge
-        page_info=_PageInfo(
+    return PageConnection(page, wrap)
+
+
+class PageConnection(Connection[Any]):
+    """A connection over a page of rows whose edges (and nodes) are made only when read:
+    the executor answers a plain page straight from its rows when `wrap` is a
+    `RowReader` (`schema.execution`), and graphql-core reads `edges` otherwise."""
+
+    def __init__(self, page: Page[Any], wrap: Callable[[Any], Any]) -> None:
+        self.page = page
+        self.wrap = wrap
+        self.count = page.total_count
+        keys = page.keys
+        self.page_info = _PageInfo(
             page.has_next,
             page.has_previous,
-            page.keys[0] if page.keys else None,
-            page.keys[-1] if page.keys else None,
-        ),
-    )
+            keys[0] if keys else None,
+            keys[-1] if keys else None,
+        )
+
+    @functools.cached_property
+    def edges(self) -> list[_Edge]:
+        wrap = self.wrap
+        items, keys = self.page.items, self.page.keys
+        return [_Edge(wrap(item), key) for item, key in zip(items, keys, strict=True)]
 
 
 # Edges and page bounds whose cursors are encoded only when the query reads them: a

@@ -31,6 +31,8 @@ from graphql import (
     GraphQLField,
     GraphQLObjectType,
     GraphQLOutputType,
+    get_named_type,
+    get_nullable_type,
     is_leaf_type,
     is_list_type,
     is_non_null_type,
@@ -44,6 +46,9 @@ from strawberry.schema.schema import StrawberryGraphQLCoreExecutionContext
 from strawberry.schema.schema_converter import GraphQLCoreConverter
 from strawberry.types.arguments import convert_arguments
 from strawberry.types.field import StrawberryField
+
+from resolvers.pagination import encode_cursor
+from schema.base import PageConnection, RowReader
 
 #: Completes a value read from its source, or raises `_Bail`.
 Complete = Callable[[Any], Any]
@@ -73,6 +78,9 @@ class FastExecutor(StrawberryGraphQLCoreExecutionContext):
         # Keyed by the identity of graphql-core's memoized grouped field sets, which
         # stay alive (and so unique) for the executor's life; the value keeps them so.
         self._plans: dict[int, tuple[GroupedFieldSet, Plan, bool]] = {}
+        # What each planned basic field reads: its attribute (None: `__typename`, whose
+        # "completer" answers the type's name) and the completer of what it reads.
+        self._reads: dict[Callable[[Any], Any], tuple[str | None, Complete]] = {}
 
     # -- planning ------------------------------------------------------------------
 
@@ -101,7 +109,12 @@ class FastExecutor(StrawberryGraphQLCoreExecutionContext):
         name = node.name.value
         if name == "__typename":
             typename = parent_type.name
-            return lambda _source: typename
+
+            def constant(_value: Any) -> str:
+                return typename
+
+            self._reads[constant] = (None, constant)
+            return constant
         field_def = parent_type.fields.get(name)
         attribute = _basic_attribute(field_def) if field_def is not None else None
         if attribute is None or field_def is None:
@@ -109,7 +122,30 @@ class FastExecutor(StrawberryGraphQLCoreExecutionContext):
         complete = self._completer(field_def.type, details)
         if complete is None:
             return None
-        return lambda source: complete(getattr(source, attribute))
+        if attribute == "edges" and _is_page_of_edges(field_def):
+            return self._edges_field(field_def, details, complete)
+
+        def read(source: Any) -> Any:
+            return complete(getattr(source, attribute))
+
+        self._reads[read] = (attribute, complete)
+        return read
+
+    def _edges_field(
+        self, field_def: GraphQLField, details: FieldDetailsList, complete: Complete
+    ) -> Callable[[Any], Any]:
+        """A connection's `edges`: straight from the rows of a `PageConnection` whose
+        nodes a `RowReader` makes, when every field asked of them is read by it."""
+        from_rows = _EdgesFromRows(self, get_named_type(field_def.type), details)
+
+        def edges(source: Any) -> Any:
+            if type(source) is PageConnection:
+                answered = from_rows.answer(source)
+                if answered is not None:
+                    return answered
+            return complete(source.edges)
+
+        return edges
 
     def _completer(self, type_: GraphQLOutputType, details: FieldDetailsList) -> Complete | None:
         """A function completing a value of `type_` the way graphql-core would, for the
@@ -452,3 +488,114 @@ def _enum_completer(type_: GraphQLEnumType) -> Complete:
 def _made_by_strawberry(is_type_of: Callable[..., Any]) -> bool:
     """Strawberry's own `is_type_of` checks the object's class and ignores `info`."""
     return getattr(is_type_of, "__module__", "") == "strawberry.schema.schema_converter"
+
+
+def _is_page_of_edges(field_def: GraphQLField) -> bool:
+    """Whether a field named `edges` is a relay connection's: a list of edge objects."""
+    edge = get_named_type(field_def.type)
+    return is_list_type(get_nullable_type(field_def.type)) and (
+        is_object_type(edge) and "node" in edge.fields and "cursor" in edge.fields
+    )
+
+
+EdgeFromRow = Callable[[Any, int], dict[str, Any]]
+
+
+class _EdgesFromRows:
+    """A connection's edges completed from its page's rows: per edge, its `node` from the
+    row by the page's `RowReader` (the completer of each field asked applied to the
+    reader of its attribute), its `cursor` from the row's key. Exactly what completing
+    the edges and nodes the reader would make answers, without making them; compiled
+    once per reader for the selection, and None (graphql-core's path) when the selection
+    asks for a field the reader does not read."""
+
+    def __init__(self, executor: FastExecutor, edge_type: Any, details: FieldDetailsList) -> None:
+        self._executor = executor
+        self._edge_type: GraphQLObjectType = edge_type
+        self._details = details
+        self._compiled: dict[int, tuple[RowReader[Any], EdgeFromRow | None]] = {}
+
+    def answer(self, connection: PageConnection) -> list[dict[str, Any]] | None:
+        reader = connection.wrap
+        if type(reader) is not RowReader:
+            return None
+        known = self._compiled.get(id(reader))
+        if known is None or known[0] is not reader:
+            known = (reader, self._compile(reader))
+            self._compiled[id(reader)] = known
+        edge = known[1]
+        if edge is None:
+            return None
+        page = connection.page
+        return [edge(row, key) for row, key in zip(page.items, page.keys, strict=True)]
+
+    def _plain_plan(self, type_: GraphQLObjectType, details: FieldDetailsList) -> Plan | None:
+        fields, defer_usages, _ = self._executor.collect_subfields(type_, details)
+        if defer_usages:
+            return None
+        plan, all_fast = self._executor._plan(type_, fields)
+        return plan if all_fast else None
+
+    def _compile(self, reader: RowReader[Any]) -> EdgeFromRow | None:
+        plan = self._plain_plan(self._edge_type, self._details)
+        if plan is None:
+            return None
+        reads = self._executor._reads
+        node: Callable[[Any], dict[str, Any]] | None = None
+        node_name = ""
+        rest: list[tuple[str, bool, Complete]] = []  # (response name, is the cursor, complete)
+        for name, details, fast, _ in plan:
+            attribute, complete = reads[fast]  # type: ignore[index]
+            if attribute == "node" and node is None:
+                node = self._node(
+                    get_named_type(self._edge_type.fields["node"].type), details, reader
+                )
+                node_name = name
+                if node is None:
+                    return None
+            elif attribute in (None, "cursor"):
+                rest.append((name, attribute == "cursor", complete))
+            else:
+                return None
+        if node is None:
+            return None
+        make_node = node
+        if not rest:
+            return lambda row, _key: {node_name: make_node(row)}
+        order = [name for name, _, _, _ in plan]
+
+        def edge(row: Any, key: int) -> dict[str, Any]:
+            answered = {node_name: make_node(row)}
+            for name, is_cursor, complete in rest:
+                answered[name] = complete(encode_cursor(key) if is_cursor else None)
+            return {name: answered[name] for name in order}
+
+        return edge
+
+    def _node(
+        self, node_type: Any, details: FieldDetailsList, reader: RowReader[Any]
+    ) -> Callable[[Any], dict[str, Any]] | None:
+        if not is_object_type(node_type):
+            return None
+        definition = (node_type.extensions or {}).get(GraphQLCoreConverter.DEFINITION_BACKREF)
+        if definition is None or definition.origin is not reader.made:
+            return None
+        plan = self._plain_plan(node_type, details)
+        if plan is None:
+            return None
+        reads = self._executor._reads
+        columns: list[tuple[str, Callable[[Any], Any], Complete]] = []
+        for name, _, fast, _ in plan:
+            attribute, complete = reads[fast]  # type: ignore[index]
+            if attribute is None:
+                columns.append((name, _nothing, complete))
+                continue
+            read = reader.readers.get(attribute)
+            if read is None:
+                return None
+            columns.append((name, read, complete))
+        return lambda row: {name: complete(read(row)) for name, read, complete in columns}
+
+
+def _nothing(_row: Any) -> None:
+    return None

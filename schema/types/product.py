@@ -4,15 +4,18 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 from datetime import datetime
+from typing import ClassVar
 
 import strawberry
 from strawberry import relay
 
 from db import models
 from domain.access import can_see_product
-from schema.base import ProductFamily, ProductKind, ProductStatus, build, enum_of
+from schema.base import ProductFamily, ProductKind, ProductStatus, RowReader, enum_of
 from schema.context import Info
 from schema.types.loading import _load_visible
+
+_family = enum_of(ProductFamily)
 
 
 @strawberry.type(description="A product; it always lives in the client organization.")
@@ -29,22 +32,17 @@ class Product(relay.Node):
     renews_at: datetime | None = strawberry.field(description="Next renewal, if any.")
     organization_id: strawberry.Private[int]
 
-    @classmethod
-    def of(cls, row: models.Product) -> Product:
-        # `build`: a page makes these by the thousand.
-        return build(
-            cls,
-            {
-                "id": row.id,
-                "name": row.name,
-                "kind": row.kind,
-                "family": _family(row.family),
-                "quantity": row.quantity,
-                "status": row.status,
-                "renews_at": row.renews_at,
-                "organization_id": row.organization_id,
-            },
-        )
+    # A page makes these by the thousand; the executor may read them from the rows.
+    of: ClassVar[RowReader[Product]] = RowReader(
+        id="id",
+        name="name",
+        kind="kind",
+        family=lambda row: _family(row.family),
+        quantity="quantity",
+        status="status",
+        renews_at="renews_at",
+        organization_id="organization_id",
+    )
 
     @strawberry.field(description="What the product is, as the catalog names it.")
     def product_kind(self) -> ProductKind:
@@ -67,5 +65,3 @@ class Product(relay.Node):
 
         return await _load_visible(info, info.context.loaders.product, node_ids, visible)
 
-
-_family = enum_of(ProductFamily)
