@@ -15,16 +15,14 @@ awaitable, an exception) makes it give the field back to graphql-core, which res
 it again from the start and answers exactly as it always does, errors, paths and all.
 Reading an attribute has no effect, so doing it twice changes nothing. Fields with a
 resolver, arguments, directives (`@stream`, `@defer`) or abstract types always take
-graphql-core's path.
+graphql-core's path. A connection's `edges` read from a `PageConnection` whose nodes a
+`RowReader` makes are completed straight from the page's rows (`rows.py`).
 """
 
 from __future__ import annotations
 
-import contextlib
-import enum
-import inspect
 from collections.abc import Callable
-from typing import Any, ClassVar
+from typing import Any
 
 from graphql import (
     GraphQLEnumType,
@@ -32,7 +30,6 @@ from graphql import (
     GraphQLObjectType,
     GraphQLOutputType,
     get_named_type,
-    get_nullable_type,
     is_leaf_type,
     is_list_type,
     is_non_null_type,
@@ -41,30 +38,20 @@ from graphql import (
 from graphql.execution.collect_fields import FieldDetailsList, GroupedFieldSet
 from graphql.execution.values import get_argument_values
 from graphql.pyutils import Path, Undefined, gather_with_cancel
-from strawberry.permission import BasePermission, PermissionExtension
 from strawberry.schema.schema import StrawberryGraphQLCoreExecutionContext
-from strawberry.schema.schema_converter import GraphQLCoreConverter
-from strawberry.types.arguments import convert_arguments
-from strawberry.types.field import StrawberryField
 
-from resolvers.pagination import encode_cursor
-from schema.base import PageConnection, RowReader
-
-#: Completes a value read from its source, or raises `_Bail`.
-Complete = Callable[[Any], Any]
-#: Executes one field with a resolver: (source, path) -> its completed value (or awaitable).
-Call = Callable[[Any, Path], Any]
-#: A selection set's plan: per response name, its fields, the fast answer of a plain field
-#: (or None) and the lean call of a field with a synchronous resolver (or None).
-Plan = list[tuple[str, FieldDetailsList, Callable[[Any], Any] | None, Call | None]]
-
-
-class _Bail(Exception):
-    """The fast path met a value it does not handle: graphql-core answers the field."""
-
-
-def _bail(_value: Any) -> Any:
-    raise _Bail
+from schema.base import PageConnection
+from schema.execution.plans import (
+    Bail,
+    Call,
+    Complete,
+    Plan,
+    basic_attribute,
+    enum_completer,
+    made_by_strawberry,
+)
+from schema.execution.resolver_spec import ResolverSpec
+from schema.execution.rows import EdgesFromRows, is_page_of_edges
 
 
 class FastExecutor(StrawberryGraphQLCoreExecutionContext):
@@ -80,11 +67,11 @@ class FastExecutor(StrawberryGraphQLCoreExecutionContext):
         self._plans: dict[int, tuple[GroupedFieldSet, Plan, bool]] = {}
         # What each planned basic field reads: its attribute (None: `__typename`, whose
         # "completer" answers the type's name) and the completer of what it reads.
-        self._reads: dict[Callable[[Any], Any], tuple[str | None, Complete]] = {}
+        self.reads: dict[Callable[[Any], Any], tuple[str | None, Complete]] = {}
 
     # -- planning ------------------------------------------------------------------
 
-    def _plan(self, parent_type: GraphQLObjectType, fields: GroupedFieldSet) -> tuple[Plan, bool]:
+    def plan_of(self, parent_type: GraphQLObjectType, fields: GroupedFieldSet) -> tuple[Plan, bool]:
         """The plan of one selection set on `parent_type`, and whether all of it is fast."""
         cached = self._plans.get(id(fields))
         if cached is not None:
@@ -113,22 +100,22 @@ class FastExecutor(StrawberryGraphQLCoreExecutionContext):
             def constant(_value: Any) -> str:
                 return typename
 
-            self._reads[constant] = (None, constant)
+            self.reads[constant] = (None, constant)
             return constant
         field_def = parent_type.fields.get(name)
-        attribute = _basic_attribute(field_def) if field_def is not None else None
+        attribute = basic_attribute(field_def) if field_def is not None else None
         if attribute is None or field_def is None:
             return None
         complete = self._completer(field_def.type, details)
         if complete is None:
             return None
-        if attribute == "edges" and _is_page_of_edges(field_def):
+        if attribute == "edges" and is_page_of_edges(field_def):
             return self._edges_field(field_def, details, complete)
 
         def read(source: Any) -> Any:
             return complete(getattr(source, attribute))
 
-        self._reads[read] = (attribute, complete)
+        self.reads[read] = (attribute, complete)
         return read
 
     def _edges_field(
@@ -136,7 +123,7 @@ class FastExecutor(StrawberryGraphQLCoreExecutionContext):
     ) -> Callable[[Any], Any]:
         """A connection's `edges`: straight from the rows of a `PageConnection` whose
         nodes a `RowReader` makes, when every field asked of them is read by it."""
-        from_rows = _EdgesFromRows(self, get_named_type(field_def.type), details)
+        from_rows = EdgesFromRows(self, get_named_type(field_def.type), details)
 
         def edges(source: Any) -> Any:
             if type(source) is PageConnection:
@@ -157,10 +144,10 @@ class FastExecutor(StrawberryGraphQLCoreExecutionContext):
 
             def non_null(value: Any) -> Any:
                 if value is None:
-                    raise _Bail
+                    raise Bail
                 completed = inner(value)
                 if completed is None:
-                    raise _Bail
+                    raise Bail
                 return completed
 
             return non_null
@@ -173,12 +160,12 @@ class FastExecutor(StrawberryGraphQLCoreExecutionContext):
                 if value is None:
                     return None
                 if type(value) is not list and type(value) is not tuple:
-                    raise _Bail
+                    raise Bail
                 return [item(v) for v in value]
 
             return list_of
         if isinstance(type_, GraphQLEnumType):
-            return _enum_completer(type_)
+            return enum_completer(type_)
         if is_leaf_type(type_):
             coerce = type_.coerce_output_value
 
@@ -186,10 +173,10 @@ class FastExecutor(StrawberryGraphQLCoreExecutionContext):
                 if value is None:
                     return None
                 if value is Undefined or isinstance(value, Exception):
-                    raise _Bail
+                    raise Bail
                 coerced = coerce(value)
                 if coerced is None or coerced is Undefined:
-                    raise _Bail
+                    raise Bail
                 return coerced
 
             return leaf
@@ -201,12 +188,12 @@ class FastExecutor(StrawberryGraphQLCoreExecutionContext):
         self, type_: GraphQLObjectType, details: FieldDetailsList
     ) -> Complete | None:
         is_type_of = type_.is_type_of
-        if is_type_of is not None and not _made_by_strawberry(is_type_of):
+        if is_type_of is not None and not made_by_strawberry(is_type_of):
             return None
         fields, defer_usages, _ = self.collect_subfields(type_, details)
         if defer_usages:
             return None
-        plan, all_fast = self._plan(type_, fields)
+        plan, all_fast = self.plan_of(type_, fields)
         if not all_fast:
             return None
         answers = [(name, fast) for name, _, fast, _ in plan]
@@ -215,7 +202,7 @@ class FastExecutor(StrawberryGraphQLCoreExecutionContext):
             if value is None:
                 return None
             if is_type_of is not None and not is_type_of(value, None):  # type: ignore[arg-type]
-                raise _Bail
+                raise Bail
             return {name: fast(value) for name, fast in answers}  # type: ignore[misc]
 
         return object_of
@@ -232,7 +219,7 @@ class FastExecutor(StrawberryGraphQLCoreExecutionContext):
         if any(d.node.directives for d in details):
             return None
         field_def = parent_type.fields.get(node.name.value)
-        spec = _ResolverSpec.of(field_def) if field_def is not None else None
+        spec = ResolverSpec.of(field_def) if field_def is not None else None
         if spec is None or field_def is None:
             return None
         try:
@@ -320,7 +307,7 @@ class FastExecutor(StrawberryGraphQLCoreExecutionContext):
             return super().execute_fields(
                 parent_type, source_value, path, grouped_field_set, position_context
             )
-        plan, _ = self._plan(parent_type, grouped_field_set)
+        plan, _ = self.plan_of(parent_type, grouped_field_set)
         results: dict[str, Any] = {}
         is_awaitable = self.is_awaitable
         awaitable_fields: list[str] = []
@@ -361,241 +348,4 @@ class FastExecutor(StrawberryGraphQLCoreExecutionContext):
         return get_results()
 
 
-class _ResolverSpec:
-    """What calling a Strawberry field's synchronous resolver takes (see `_resolver_call`)."""
-
-    _known: ClassVar[dict[int, tuple[StrawberryField, _ResolverSpec | None]]] = {}
-
-    def __init__(self, field: StrawberryField, permissions: list[BasePermission]) -> None:
-        resolver = field.base_resolver
-        assert resolver is not None
-        self.field = field
-        self.resolver = resolver
-        self.permissions = permissions
-        self.self_parameter = resolver.self_parameter is not None
-        self.source_parameters = [
-            p.name for p in (resolver.parent_parameter, resolver.root_parameter) if p is not None
-        ]
-        self.info_parameter = resolver.info_parameter.name if resolver.info_parameter else None
-
-    @classmethod
-    def of(cls, field_def: GraphQLField) -> _ResolverSpec | None:
-        definition = (field_def.extensions or {}).get(GraphQLCoreConverter.DEFINITION_BACKREF)
-        if not isinstance(definition, StrawberryField):
-            return None
-        known = cls._known.get(id(definition))
-        if known is not None and known[0] is definition:
-            return known[1]
-        spec = cls._make(field_def, definition)
-        cls._known[id(definition)] = (definition, spec)
-        return spec
-
-    @classmethod
-    def _make(cls, field_def: GraphQLField, field: StrawberryField) -> _ResolverSpec | None:
-        resolve = field_def.resolve
-        if (
-            field.base_resolver is None
-            or field.is_async
-            or resolve is None
-            or getattr(resolve, "__name__", "") != "_resolver"
-            or (inspect.getclosurevars(resolve).nonlocals.get("field_exception_handlers"))
-        ):
-            return None
-        permissions: list[BasePermission] = []
-        for extension in field.extensions:
-            if type(extension) is not PermissionExtension or extension.fail_silently:
-                return None
-            if not extension.supports_sync:
-                return None
-            permissions.extend(extension.permissions)
-        return cls(field, permissions)
-
-    def convert(self, raw: dict[str, Any], info: Any, schema: Any) -> dict[str, Any] | None:
-        """The resolver's keyword arguments, as Strawberry converts them; None when one is
-        not a plain immutable value (each call then converts its own, on Strawberry's path)."""
-        kwargs = convert_arguments(
-            raw,
-            self.field.arguments,
-            scalar_registry=schema.schema_converter.scalar_registry,
-            config=schema.config,
-            info=info,
-        )
-        for extension in self.field.extensions:
-            kwargs = extension.map_arguments(kwargs)
-        if not all(isinstance(v, _IMMUTABLE) for v in kwargs.values()):
-            return None
-        return kwargs
-
-
-_IMMUTABLE = (str, int, float, bool, type(None), enum.Enum)
 _SLOW = object()  # a field `_resolver_call` gives back to Strawberry's path
-
-
-def _basic_attribute(field_def: GraphQLField) -> str | None:
-    """The attribute a Strawberry basic field reads (no resolver, permission, extension or
-    exception handler: Strawberry resolves it with `_get_basic_result`), else None."""
-    resolve = field_def.resolve
-    if resolve is None or getattr(resolve, "__name__", "") != "_get_basic_result":
-        return None
-    definition = (field_def.extensions or {}).get(GraphQLCoreConverter.DEFINITION_BACKREF)
-    if definition is None or not definition.is_basic_field:
-        return None
-    if definition.default_resolver is not getattr:
-        return None
-    name: str = definition.python_name
-    return name
-
-
-def _enum_completer(type_: GraphQLEnumType) -> Complete:
-    """An enum's name by a dict lookup. Strawberry's `coerce_output_value` scans the
-    values for each member it is given (a dozen comparisons per product's `family`); the
-    table answers the same name for the same members (by their value, as Strawberry
-    compares them) and raw values (graphql-core's lookup). Anything else is coerced as
-    graphql-core would, and what it refuses gives the field back (`_Bail`)."""
-    names: dict[Any, str] = {}
-    for name, value in type_.values.items():
-        with contextlib.suppress(TypeError):  # an unhashable value: coerce finds it
-            names.setdefault(value.value, name)
-    wrapped = getattr(type_, "wrapped_cls", None)
-    if isinstance(wrapped, type) and issubclass(wrapped, enum.Enum):
-        for member in wrapped:
-            for name, value in type_.values.items():
-                if member.value == value.value:
-                    names[member] = name
-                    break
-    coerce: Callable[[Any], Any] = type_.coerce_output_value
-    find = names.get
-
-    def leaf(value: Any) -> Any:
-        if value is None:
-            return None
-        try:
-            found = find(value)
-        except TypeError:  # unhashable
-            found = None
-        if found is not None:
-            return found
-        if value is Undefined or isinstance(value, Exception):
-            raise _Bail
-        coerced = coerce(value)
-        if coerced is None or coerced is Undefined:
-            raise _Bail
-        return coerced
-
-    return leaf
-
-
-def _made_by_strawberry(is_type_of: Callable[..., Any]) -> bool:
-    """Strawberry's own `is_type_of` checks the object's class and ignores `info`."""
-    return getattr(is_type_of, "__module__", "") == "strawberry.schema.schema_converter"
-
-
-def _is_page_of_edges(field_def: GraphQLField) -> bool:
-    """Whether a field named `edges` is a relay connection's: a list of edge objects."""
-    edge = get_named_type(field_def.type)
-    return is_list_type(get_nullable_type(field_def.type)) and (
-        is_object_type(edge) and "node" in edge.fields and "cursor" in edge.fields
-    )
-
-
-EdgeFromRow = Callable[[Any, int], dict[str, Any]]
-
-
-class _EdgesFromRows:
-    """A connection's edges completed from its page's rows: per edge, its `node` from the
-    row by the page's `RowReader` (the completer of each field asked applied to the
-    reader of its attribute), its `cursor` from the row's key. Exactly what completing
-    the edges and nodes the reader would make answers, without making them; compiled
-    once per reader for the selection, and None (graphql-core's path) when the selection
-    asks for a field the reader does not read."""
-
-    def __init__(self, executor: FastExecutor, edge_type: Any, details: FieldDetailsList) -> None:
-        self._executor = executor
-        self._edge_type: GraphQLObjectType = edge_type
-        self._details = details
-        self._compiled: dict[int, tuple[RowReader[Any], EdgeFromRow | None]] = {}
-
-    def answer(self, connection: PageConnection) -> list[dict[str, Any]] | None:
-        reader = connection.wrap
-        if type(reader) is not RowReader:
-            return None
-        known = self._compiled.get(id(reader))
-        if known is None or known[0] is not reader:
-            known = (reader, self._compile(reader))
-            self._compiled[id(reader)] = known
-        edge = known[1]
-        if edge is None:
-            return None
-        page = connection.page
-        return [edge(row, key) for row, key in zip(page.items, page.keys, strict=True)]
-
-    def _plain_plan(self, type_: GraphQLObjectType, details: FieldDetailsList) -> Plan | None:
-        fields, defer_usages, _ = self._executor.collect_subfields(type_, details)
-        if defer_usages:
-            return None
-        plan, all_fast = self._executor._plan(type_, fields)
-        return plan if all_fast else None
-
-    def _compile(self, reader: RowReader[Any]) -> EdgeFromRow | None:
-        plan = self._plain_plan(self._edge_type, self._details)
-        if plan is None:
-            return None
-        reads = self._executor._reads
-        node: Callable[[Any], dict[str, Any]] | None = None
-        node_name = ""
-        rest: list[tuple[str, bool, Complete]] = []  # (response name, is the cursor, complete)
-        for name, details, fast, _ in plan:
-            attribute, complete = reads[fast]  # type: ignore[index]
-            if attribute == "node" and node is None:
-                node = self._node(
-                    get_named_type(self._edge_type.fields["node"].type), details, reader
-                )
-                node_name = name
-                if node is None:
-                    return None
-            elif attribute in (None, "cursor"):
-                rest.append((name, attribute == "cursor", complete))
-            else:
-                return None
-        if node is None:
-            return None
-        make_node = node
-        if not rest:
-            return lambda row, _key: {node_name: make_node(row)}
-        order = [name for name, _, _, _ in plan]
-
-        def edge(row: Any, key: int) -> dict[str, Any]:
-            answered = {node_name: make_node(row)}
-            for name, is_cursor, complete in rest:
-                answered[name] = complete(encode_cursor(key) if is_cursor else None)
-            return {name: answered[name] for name in order}
-
-        return edge
-
-    def _node(
-        self, node_type: Any, details: FieldDetailsList, reader: RowReader[Any]
-    ) -> Callable[[Any], dict[str, Any]] | None:
-        if not is_object_type(node_type):
-            return None
-        definition = (node_type.extensions or {}).get(GraphQLCoreConverter.DEFINITION_BACKREF)
-        if definition is None or definition.origin is not reader.made:
-            return None
-        plan = self._plain_plan(node_type, details)
-        if plan is None:
-            return None
-        reads = self._executor._reads
-        columns: list[tuple[str, Callable[[Any], Any], Complete]] = []
-        for name, _, fast, _ in plan:
-            attribute, complete = reads[fast]  # type: ignore[index]
-            if attribute is None:
-                columns.append((name, _nothing, complete))
-                continue
-            read = reader.readers.get(attribute)
-            if read is None:
-                return None
-            columns.append((name, read, complete))
-        return lambda row: {name: complete(read(row)) for name, read, complete in columns}
-
-
-def _nothing(_row: Any) -> None:
-    return None

@@ -1,0 +1,135 @@
+"""A connection's edges answered straight from the rows of its page."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import TYPE_CHECKING, Any
+
+from graphql import (
+    GraphQLField,
+    GraphQLObjectType,
+    get_named_type,
+    get_nullable_type,
+    is_list_type,
+    is_object_type,
+)
+from graphql.execution.collect_fields import FieldDetailsList
+from strawberry.schema.schema_converter import GraphQLCoreConverter
+
+from resolvers.pagination import encode_cursor
+from schema.base import PageConnection, RowReader
+from schema.execution.plans import Complete, Plan
+
+if TYPE_CHECKING:
+    from schema.execution.executor import FastExecutor
+
+
+def is_page_of_edges(field_def: GraphQLField) -> bool:
+    """Whether a field named `edges` is a relay connection's: a list of edge objects."""
+    edge = get_named_type(field_def.type)
+    return is_list_type(get_nullable_type(field_def.type)) and (
+        is_object_type(edge) and "node" in edge.fields and "cursor" in edge.fields
+    )
+
+
+EdgeFromRow = Callable[[Any, int], dict[str, Any]]
+
+
+class EdgesFromRows:
+    """A connection's edges completed from its page's rows: per edge, its `node` from the
+    row by the page's `RowReader` (the completer of each field asked applied to the
+    reader of its attribute), its `cursor` from the row's key. Exactly what completing
+    the edges and nodes the reader would make answers, without making them; compiled
+    once per reader for the selection, and None (graphql-core's path) when the selection
+    asks for a field the reader does not read."""
+
+    def __init__(self, executor: FastExecutor, edge_type: Any, details: FieldDetailsList) -> None:
+        self._executor = executor
+        self._edge_type: GraphQLObjectType = edge_type
+        self._details = details
+        self._compiled: dict[int, tuple[RowReader[Any], EdgeFromRow | None]] = {}
+
+    def answer(self, connection: PageConnection) -> list[dict[str, Any]] | None:
+        reader = connection.wrap
+        if type(reader) is not RowReader:
+            return None
+        known = self._compiled.get(id(reader))
+        if known is None or known[0] is not reader:
+            known = (reader, self._compile(reader))
+            self._compiled[id(reader)] = known
+        edge = known[1]
+        if edge is None:
+            return None
+        page = connection.page
+        return [edge(row, key) for row, key in zip(page.items, page.keys, strict=True)]
+
+    def _plain_plan(self, type_: GraphQLObjectType, details: FieldDetailsList) -> Plan | None:
+        fields, defer_usages, _ = self._executor.collect_subfields(type_, details)
+        if defer_usages:
+            return None
+        plan, all_fast = self._executor.plan_of(type_, fields)
+        return plan if all_fast else None
+
+    def _compile(self, reader: RowReader[Any]) -> EdgeFromRow | None:
+        plan = self._plain_plan(self._edge_type, self._details)
+        if plan is None:
+            return None
+        reads = self._executor.reads
+        node: Callable[[Any], dict[str, Any]] | None = None
+        node_name = ""
+        rest: list[tuple[str, bool, Complete]] = []  # (response name, is the cursor, complete)
+        for name, details, fast, _ in plan:
+            attribute, complete = reads[fast]  # type: ignore[index]
+            if attribute == "node" and node is None:
+                node = self._node(
+                    get_named_type(self._edge_type.fields["node"].type), details, reader
+                )
+                node_name = name
+                if node is None:
+                    return None
+            elif attribute in (None, "cursor"):
+                rest.append((name, attribute == "cursor", complete))
+            else:
+                return None
+        if node is None:
+            return None
+        make_node = node
+        if not rest:
+            return lambda row, _key: {node_name: make_node(row)}
+        order = [name for name, _, _, _ in plan]
+
+        def edge(row: Any, key: int) -> dict[str, Any]:
+            answered = {node_name: make_node(row)}
+            for name, is_cursor, complete in rest:
+                answered[name] = complete(encode_cursor(key) if is_cursor else None)
+            return {name: answered[name] for name in order}
+
+        return edge
+
+    def _node(
+        self, node_type: Any, details: FieldDetailsList, reader: RowReader[Any]
+    ) -> Callable[[Any], dict[str, Any]] | None:
+        if not is_object_type(node_type):
+            return None
+        definition = (node_type.extensions or {}).get(GraphQLCoreConverter.DEFINITION_BACKREF)
+        if definition is None or definition.origin is not reader.made:
+            return None
+        plan = self._plain_plan(node_type, details)
+        if plan is None:
+            return None
+        reads = self._executor.reads
+        columns: list[tuple[str, Callable[[Any], Any], Complete]] = []
+        for name, _, fast, _ in plan:
+            attribute, complete = reads[fast]  # type: ignore[index]
+            if attribute is None:
+                columns.append((name, _nothing, complete))
+                continue
+            read = reader.readers.get(attribute)
+            if read is None:
+                return None
+            columns.append((name, read, complete))
+        return lambda row: {name: complete(read(row)) for name, read, complete in columns}
+
+
+def _nothing(_row: Any) -> None:
+    return None
