@@ -24,7 +24,7 @@ from __future__ import annotations
 
 import functools
 from collections.abc import AsyncIterator, Callable, Iterator, Mapping
-from typing import Any
+from typing import Any, TypeVar
 
 from graphql import (
     DocumentNode,
@@ -172,7 +172,9 @@ class _ActualPlan:
         inner = self.selection(node.selection_set, named)
         if own == 0 and inner is None:
             return None
-        below: Measure = inner if inner is not None else _nothing
+        if inner is None:
+            return _Counting(key, own)
+        below: Measure = inner
 
         def field(data: Any) -> int:
             value = data.get(key) if data else None
@@ -203,7 +205,41 @@ class _ActualPlan:
 
 
 def _each(key: str, per_item: Measure) -> Measure:
-    return lambda value: sum(per_item(item) for item in value.get(key) or () if item)
+    if not isinstance(per_item, _Counting):
+        return lambda value: sum(per_item(item) for item in value.get(key) or () if item)
+    inner, own = per_item.key, per_item.own
+
+    def each_counted(value: Any) -> int:
+        # `per_item` inlined: a page's edges are each a node that counts and no more.
+        total = 0
+        for item in value.get(key) or ():
+            if item:
+                found = item.get(inner)
+                if found is not None:
+                    total += own * _present(found) if type(found) is list else own
+        return total
+
+    return each_counted
+
+
+class _Counting:
+    """The measure of a field whose objects cost `own` each and nothing below them."""
+
+    __slots__ = ("key", "own")
+
+    def __init__(self, key: str, own: int) -> None:
+        self.key = key
+        self.own = own
+
+    def __call__(self, data: Any) -> int:
+        value = data.get(self.key) if data else None
+        if value is None:
+            return 0
+        return self.own * _present(value) if isinstance(value, list) else self.own
+
+
+def _present(items: list[Any]) -> int:
+    return sum(1 for item in items if item is not None)
 
 
 def _nothing(_data: Any) -> int:
@@ -283,9 +319,27 @@ def _operation(document: DocumentNode, name: str | None) -> OperationDefinitionN
     return next((o for o in operations if o.name and o.name.value == name), None)
 
 
-#: Actual-cost plans by document (the parser cache hands out one object per query text).
-_PLANS: dict[tuple[int, int, str | None], tuple[Any, list[tuple[str, Measure | None]]]] = {}
-_PLANS_KEPT = 256
+#: What is worked out once per document (the parser cache hands out one object per query
+#: text): actual-cost plans, and requested costs of operations without variables.
+_BY_DOCUMENT: dict[tuple[Any, ...], tuple[Any, Any]] = {}
+_BY_DOCUMENT_KEPT = 512
+T = TypeVar("T")
+
+
+def _once_per_document(
+    schema: GraphQLSchema, document: DocumentNode, key: tuple[Any, ...], make: Callable[[], T]
+) -> T:
+    full_key = (id(schema), id(document), *key)
+    found = _BY_DOCUMENT.get(full_key)
+    if found is not None and found[0] == (schema, document):
+        made: T = found[1]
+        return made
+    made = make()
+    if len(_BY_DOCUMENT) >= _BY_DOCUMENT_KEPT:
+        _BY_DOCUMENT.pop(next(iter(_BY_DOCUMENT)))
+    # The schema and document are kept with what was made, so their ids stay theirs.
+    _BY_DOCUMENT[full_key] = ((schema, document), made)
+    return made
 
 
 def _root_measures(
@@ -296,21 +350,15 @@ def _root_measures(
     fragments: Mapping[str, FragmentDefinitionNode],
     root: Any,
 ) -> list[tuple[str, Measure | None]]:
-    key = (id(schema), id(document), operation_name)
-    found = _PLANS.get(key)
-    if found is not None and found[0] == (schema, document):
-        return found[1]
-    plan = _ActualPlan(schema, fragments)
-    measures = [
-        (node.alias.value if node.alias else node.name.value, plan.field(node, root))
-        for node in _fields(operation.selection_set, fragments)
-        if not node.name.value.startswith("__")
-    ]
-    if len(_PLANS) >= _PLANS_KEPT:
-        _PLANS.pop(next(iter(_PLANS)))
-    # The schema and document are kept with the plan, so their ids stay theirs.
-    _PLANS[key] = ((schema, document), measures)
-    return measures
+    def make() -> list[tuple[str, Measure | None]]:
+        plan = _ActualPlan(schema, fragments)
+        return [
+            (node.alias.value if node.alias else node.name.value, plan.field(node, root))
+            for node in _fields(operation.selection_set, fragments)
+            if not node.name.value.startswith("__")
+        ]
+
+    return _once_per_document(schema, document, ("actual", operation_name), make)
 
 
 def query_cost(
@@ -342,13 +390,20 @@ def query_cost(
             cost = measure(data) if measure is not None else 0
             total += cost + MUTATION_COST if mutation else max(1, cost)
         return total
-    walk = _Walk(schema, fragments, variables or {}, page_size)
-    for node in _fields(operation.selection_set, fragments):
-        if node.name.value.startswith("__"):
-            continue
-        cost = walk.field(node, root)
-        total += cost + MUTATION_COST if mutation else max(1, cost)
-    return total
+
+    def requested() -> int:
+        walk = _Walk(schema, fragments, variables or {}, page_size)
+        total = 0
+        for node in _fields(operation.selection_set, fragments):
+            if node.name.value.startswith("__"):
+                continue
+            cost = walk.field(node, root)
+            total += cost + MUTATION_COST if mutation else max(1, cost)
+        return total
+
+    if operation.variable_definitions:  # the cost may depend on them (`first: $n`)
+        return requested()
+    return _once_per_document(schema, document, ("requested", operation_name, page_size), requested)
 
 
 class QueryCost(SchemaExtension):

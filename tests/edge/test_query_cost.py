@@ -43,6 +43,42 @@ def test_static_costs() -> None:
     assert cost('mutation { login(input: {email: "a", password: "b"}) { token } }') == 10
 
 
+def test_a_document_asked_again_costs_the_same_for_its_page_size_and_variables() -> None:
+    """Requested costs are kept per document: the same parsed document, asked with
+    another page size or other variables, is costed anew."""
+    document = parse("{ directory { edges { node { name } } } }")
+    assert query_cost(SCHEMA, document, page_size=100) == 2 + 100
+    assert query_cost(SCHEMA, document, page_size=100) == 2 + 100
+    assert query_cost(SCHEMA, document, page_size=10) == 2 + 10
+    with_variable = parse("query($n: Int) { directory(first: $n) { edges { node { name } } } }")
+    assert query_cost(SCHEMA, with_variable, variables={"n": 7}) == 2 + 7
+    assert query_cost(SCHEMA, with_variable, variables={"n": 3}) == 2 + 3
+
+
+def test_actual_costs_count_what_came_back() -> None:
+    # A connection 2, each node there 1 (a null node nothing, a missing page nothing).
+    query = "{ directory(first: 5) { edges { node { name } } } }"
+    edges = [{"node": {"name": "a"}}, {"node": None}, {"node": {"name": "b"}}]
+    assert cost(query, data={"directory": {"edges": edges}}, actual=True) == 2 + 2
+    assert cost(query, data={"directory": {"edges": []}}, actual=True) == 2
+    assert cost(query, data={"directory": None}, actual=True) == 0
+    nested = """{ viewer { memberships { organization { partner { clients(first: 10) {
+      edges { node { id products(first: 3) { edges { node { name } } } } } } } } } } }"""
+    client = {"id": "x", "products": {"edges": [{"node": {"name": "p"}}] * 2}}
+    data = {
+        "viewer": {
+            "memberships": [
+                {"organization": {"partner": {"clients": {"edges": [{"node": client}] * 3}}}},
+                {"organization": {"partner": None}},
+                None,
+            ]
+        }
+    }
+    # organizations 2 (one a null partner: it costs nothing) + partner 1 + clients 2 +
+    # 3 x (client 1 + products 2 + 2)
+    assert cost(nested, data=data, actual=True) == 2 + 1 + 2 + 3 * (1 + 2 + 2)
+
+
 def test_the_readme_dashboard_costs_924() -> None:
     # organization 1 + partner 1 + clients: 2 + 20 x (client 1 + grant 1 + products 2 + 20
     # + invoices 2 + 20).
