@@ -244,12 +244,18 @@ class FastExecutor(StrawberryGraphQLCoreExecutionContext):
         info_class = config.info_class
         converted: list[dict[str, Any] | None] = []  # once per request: [kwargs or None]
 
+        # A resolver asking neither its info nor a permission is called without one (the
+        # client's `grant` of every row of a page); graphql-core's paths still get theirs.
+        needs_info = bool(spec.permissions) or spec.info_parameter is not None
+
         def call(source: Any, path: Path) -> Any:
-            info = self.build_resolve_info(field_def, nodes, parent_type, path)
-            strawberry_info = info_class(_raw_info=info, _field=spec.field)
+            info = None
             try:
-                if not converted:
-                    converted.append(spec.convert(raw, strawberry_info, strawberry_schema))
+                if needs_info or not converted:
+                    info = self.build_resolve_info(field_def, nodes, parent_type, path)
+                    strawberry_info = info_class(_raw_info=info, _field=spec.field)
+                    if not converted:
+                        converted.append(spec.convert(raw, strawberry_info, strawberry_schema))
                 if converted[0] is None:
                     return _SLOW
                 kwargs = dict(converted[0])
@@ -265,15 +271,18 @@ class FastExecutor(StrawberryGraphQLCoreExecutionContext):
                 if spec.info_parameter is not None:
                     kwargs[spec.info_parameter] = strawberry_info
                 result = spec.resolver(*args, **kwargs)
-                if self.is_awaitable(result):
-                    return self.complete_awaitable_value(
-                        return_type, details, info, path, result, None
-                    )
-                if complete is not None:
+                awaitable = self.is_awaitable(result)
+                if complete is not None and not awaitable:
                     try:
                         return complete(result)
                     except Exception:  # noqa: S110 - graphql-core completes it below
                         pass
+                if info is None:
+                    info = self.build_resolve_info(field_def, nodes, parent_type, path)
+                if awaitable:
+                    return self.complete_awaitable_value(
+                        return_type, details, info, path, result, None
+                    )
                 completed = self.complete_value(return_type, details, info, path, result, None)
                 if self.is_awaitable(completed):
                     return self._await_completed(completed, return_type, details, path)
