@@ -83,8 +83,8 @@ class RequestContext:
         from resolvers.loaders.core import Loaders
 
         self.viewer = viewer
+        self._forget_loaders()  # the anonymous caller's, unused (and a cycle each)
         self.loaders = Loaders(self.services, viewer, self.db)
-        self._loader_sets.clear()
 
     def loader_set(self, kind: type[L]) -> L:
         """This request's loaders of an area (bids, orders), made on first use."""
@@ -98,8 +98,12 @@ class RequestContext:
         """Give back the request's read connection and drop what its loaders cached (the
         owner of the context calls it, once the answer is made)."""
         await self.db.close()
+        self._forget_loaders()
+
+    def _forget_loaders(self) -> None:
         for loaders in (self.loaders, *self._loader_sets.values()):
             loaders.forget()
+        self._loader_sets.clear()
 
     @property
     def settings(self) -> Settings:

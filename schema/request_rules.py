@@ -103,33 +103,42 @@ def count_aliases(document: DocumentNode) -> int:
         d.name.value: d for d in document.definitions if isinstance(d, FragmentDefinitionNode)
     }
     memo: dict[str, int] = {}
-
-    def walk(selection_set: SelectionSetNode | None, visiting: frozenset[str]) -> int:
-        total = 0
-        stack = [selection_set] if selection_set is not None else []
-        while stack:
-            current = stack.pop()
-            for sel in current.selections:
-                if isinstance(sel, FieldNode):
-                    total += sel.alias is not None
-                    if sel.selection_set is not None:
-                        stack.append(sel.selection_set)
-                elif isinstance(sel, InlineFragmentNode):
-                    stack.append(sel.selection_set)
-                elif isinstance(sel, FragmentSpreadNode):
-                    name = sel.name.value
-                    if name in visiting or name not in fragments:
-                        continue
-                    if name not in memo:
-                        memo[name] = walk(fragments[name].selection_set, visiting | {name})
-                    total += memo[name]
-        return total
-
     return sum(
-        walk(d.selection_set, frozenset())
+        _aliases(d.selection_set, frozenset(), fragments, memo)
         for d in document.definitions
         if isinstance(d, OperationDefinitionNode)
     )
+
+
+def _aliases(
+    selection_set: SelectionSetNode | None,
+    visiting: frozenset[str],
+    fragments: dict[str, FragmentDefinitionNode],
+    memo: dict[str, int],
+) -> int:
+    # A module function rather than a recursive closure: a closure that calls itself is a
+    # reference cycle, left for the collector once per request.
+    total = 0
+    stack = [selection_set] if selection_set is not None else []
+    while stack:
+        current = stack.pop()
+        for sel in current.selections:
+            if isinstance(sel, FieldNode):
+                total += sel.alias is not None
+                if sel.selection_set is not None:
+                    stack.append(sel.selection_set)
+            elif isinstance(sel, InlineFragmentNode):
+                stack.append(sel.selection_set)
+            elif isinstance(sel, FragmentSpreadNode):
+                name = sel.name.value
+                if name in visiting or name not in fragments:
+                    continue
+                if name not in memo:
+                    memo[name] = _aliases(
+                        fragments[name].selection_set, visiting | {name}, fragments, memo
+                    )
+                total += memo[name]
+    return total
 
 
 def alias_limit(max_aliases: int) -> type[SchemaExtension]:

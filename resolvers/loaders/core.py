@@ -64,6 +64,10 @@ def _group_by_request(keys: Sequence[PagedKey]) -> dict[PageRequest, list[int]]:
     return groups
 
 
+async def _forgotten(keys: Sequence[Any]) -> Sequence[Any]:
+    raise RuntimeError("the request's loaders were forgotten: it is answered")
+
+
 class BatchLoaders:
     """What every set of loaders shares: a DataLoader per relation whose batches run on the
     request's session, and loaders of rows by id. Sets for other areas (bids, orders)
@@ -93,6 +97,7 @@ class BatchLoaders:
         for loader in self._made:
             loader.clear_all()
             loader.batch = None  # its last batch holds the futures of its last answers
+            loader.load_fn = _forgotten  # its batch function refers back to this set
         self._made.clear()
 
     def _by_id(self, model: type[Any]) -> DataLoader[int, Any]:

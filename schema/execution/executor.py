@@ -25,10 +25,12 @@ from collections.abc import Callable
 from typing import Any
 
 from graphql import (
+    ExecutionResult,
     GraphQLEnumType,
     GraphQLField,
     GraphQLObjectType,
     GraphQLOutputType,
+    GraphQLResolveInfoHelpers,
     get_named_type,
     is_leaf_type,
     is_list_type,
@@ -302,6 +304,18 @@ class FastExecutor(StrawberryGraphQLCoreExecutionContext):
             self.handle_field_error(raw_error, return_type, details, path)
             return None
 
+    def build_response(self, data: dict[str, Any] | None) -> Any:
+        # The plans' closures refer to this executor: emptied once the answer is built,
+        # the executor and its plans go by reference counting, not in a collection that
+        # would also walk every live object of the requests in flight.
+        response = super().build_response(data)
+        self._plans.clear()
+        self.reads.clear()
+        if type(response) is ExecutionResult:  # nothing runs later (no @defer, @stream)
+            # graphql-core's helpers are bound methods of the executor: another cycle.
+            self.async_helpers = _FINISHED
+        return response
+
     # -- execution -----------------------------------------------------------------
 
     def execute_fields(
@@ -358,3 +372,10 @@ class FastExecutor(StrawberryGraphQLCoreExecutionContext):
 
 
 _SLOW = object()  # a field `_resolver_call` gives back to Strawberry's path
+
+
+def _finished(*_args: Any) -> Any:
+    raise RuntimeError("the operation's execution is finished")
+
+
+_FINISHED = GraphQLResolveInfoHelpers(gather=_finished, track=_finished)

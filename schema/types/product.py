@@ -64,4 +64,3 @@ class Product(relay.Node):
             return None
 
         return await _load_visible(info, info.context.loaders.product, node_ids, visible)
-
