@@ -36,7 +36,7 @@ from config.settings import Settings, get_settings
 from resolvers.auth import authenticate, bearer_token
 from resolvers.context import RequestContext
 from resolvers.outage import is_outage
-from schema.meta_only import reads_only_meta_fields
+from schema.meta_only import META, operation_kind
 from schema.root import build_schema
 
 
@@ -111,11 +111,15 @@ class PartnerGraphQL(GraphQL[RequestContext, None]):
         # The request's read session lives while its operation executes (no subscriptions).
         try:
             data = kwargs["request_data"]
-            if not reads_only_meta_fields(
+            kind = operation_kind(
                 getattr(data, "query", None), getattr(data, "operation_name", None)
-            ):
+            )
+            if kind != META:
                 token = bearer_token(context.request_authorization)
-                viewer = await authenticate(self.runtime.services, token)
+                # A query authenticates on its own read session (one connection for the
+                # request); a mutation does not hold that session while it writes.
+                db = context.db if kind == "query" else None
+                viewer = await authenticate(self.runtime.services, token, db)
                 if viewer is not None:
                     context.act_as(viewer)
                     record = current_request()

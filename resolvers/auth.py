@@ -24,7 +24,7 @@ from db.models import (
     Membership,
     User,
 )
-from db.session import transaction
+from db.session import RequestSession, transaction
 from domain.access import MembershipFacts, Viewer
 from domain.enums import ApiTokenAccess, Role
 from domain.error_codes import ErrorCode
@@ -210,54 +210,66 @@ def bearer_token(authorization: str | None) -> str | None:
     return token.strip() or None if scheme.lower() == "bearer" else None
 
 
-async def authenticate(services: Services, token: str | None) -> Viewer | None:
-    """The viewer a bearer token stands for; None for a missing, expired or revoked one."""
+async def authenticate(
+    services: Services, token: str | None, db: RequestSession | None = None
+) -> Viewer | None:
+    """The viewer a bearer token stands for; None for a missing, expired or revoked one.
+
+    With `db` (the request's session), on its connection: the request then checks out
+    one connection, not one to authenticate and another to answer."""
     if token is None:
         return None
+    if db is not None:
+        async with db.use() as session:
+            return await _authenticate(services, token, session)
+    async with services.sessionmaker() as session:
+        return await _authenticate(services, token, session)
+
+
+async def _authenticate(services: Services, token: str, session: AsyncSession) -> Viewer | None:
     key_hash = digest(services.settings.secret_key.get_secret_value(), token)
     now = services.clock()
-    async with services.sessionmaker() as session:
-        if token.startswith(SESSION_PREFIX + "_"):
-            rows = (
-                await session.execute(_SESSION_VIEWER.where(AuthSession.token_hash == key_hash))
-            ).all()
-            if not rows:
-                return None
-            auth, email = rows[0].AuthSession, rows[0].email
-            if auth.revoked_at is not None or auth.expires_at <= now:
-                return None
-            if rows[0].email_verified_at is None:  # an unverified account cannot act
-                return None
-            if auth.last_used_at is None or now - auth.last_used_at >= LAST_USED_GRANULARITY:
-                await session.execute(
-                    update(AuthSession).where(AuthSession.id == auth.id).values(last_used_at=now)
-                )
-                await session.commit()
-            return Viewer(
-                user_id=auth.user_id,
-                email=email,
-                memberships=_membership_facts(rows),
-                session_id=auth.id,
+    if token.startswith(SESSION_PREFIX + "_"):
+        rows = (
+            await session.execute(_SESSION_VIEWER.where(AuthSession.token_hash == key_hash))
+        ).all()
+        if not rows:
+            return None
+        auth, email = rows[0].AuthSession, rows[0].email
+        if auth.revoked_at is not None or auth.expires_at <= now:
+            return None
+        if rows[0].email_verified_at is None:  # an unverified account cannot act
+            return None
+        if auth.last_used_at is None or now - auth.last_used_at >= LAST_USED_GRANULARITY:
+            await session.execute(
+                update(AuthSession).where(AuthSession.id == auth.id).values(last_used_at=now)
             )
-        if token.startswith(API_TOKEN_PREFIX + "_"):
-            api = await session.scalar(select(ApiToken).where(ApiToken.token_hash == key_hash))
-            if api is None or api.revoked_at is not None:
-                return None
-            if api.expires_at is not None and api.expires_at <= now:
-                return None
-            # A token acts for its organization: read-write as its legal representative
-            # (but never where a person's password is required), read-only as an administrator.
-            role = (
-                Role.LEGAL_REPRESENTATIVE
-                if api.access is ApiTokenAccess.READ_WRITE
-                else Role.ADMINISTRATOR
-            )
-            return Viewer(
-                user_id=None,
-                api_token_id=api.id,
-                read_only=api.access is ApiTokenAccess.READ,
-                memberships={api.organization_id: MembershipFacts(api.organization_id, role)},
-            )
+            await session.commit()
+        return Viewer(
+            user_id=auth.user_id,
+            email=email,
+            memberships=_membership_facts(rows),
+            session_id=auth.id,
+        )
+    if token.startswith(API_TOKEN_PREFIX + "_"):
+        api = await session.scalar(select(ApiToken).where(ApiToken.token_hash == key_hash))
+        if api is None or api.revoked_at is not None:
+            return None
+        if api.expires_at is not None and api.expires_at <= now:
+            return None
+        # A token acts for its organization: read-write as its legal representative
+        # (but never where a person's password is required), read-only as an administrator.
+        role = (
+            Role.LEGAL_REPRESENTATIVE
+            if api.access is ApiTokenAccess.READ_WRITE
+            else Role.ADMINISTRATOR
+        )
+        return Viewer(
+            user_id=None,
+            api_token_id=api.id,
+            read_only=api.access is ApiTokenAccess.READ,
+            memberships={api.organization_id: MembershipFacts(api.organization_id, role)},
+        )
     return None
 
 

@@ -1,8 +1,9 @@
-"""Does an operation read anything about the caller? `reads_only_meta_fields`.
+"""Does an operation read anything about the caller, and what kind is it? `operation_kind`.
 
 `{ __typename }` (a liveness probe) and introspection answer the same to everyone, so the
 app authenticates a bearer token only for operations that select some other root field:
-a probe with a token then costs no SQL. Parsing is cached by query text (bounded).
+a probe with a token then costs no SQL. A query authenticates on the request's read
+session, a mutation on a connection of its own. Parsing is cached by query text (bounded).
 """
 
 from __future__ import annotations
@@ -41,16 +42,20 @@ def _only_meta(
     return True
 
 
+#: `operation_kind` of an operation that reads only meta fields.
+META = "meta"
+
+
 @lru_cache(maxsize=256)
-def reads_only_meta_fields(query: str | None, operation_name: str | None) -> bool:
-    """True when the operation selects nothing but `__typename`, `__schema` and `__type` at
-    its root. Anything unclear (no query, a syntax error, an unknown operation) is False."""
+def operation_kind(query: str | None, operation_name: str | None) -> str | None:
+    """`META`, else the operation's type ("query", "mutation", "subscription"); None when
+    unclear (no query, a syntax error, an unknown operation)."""
     if not query:
-        return False
+        return None
     try:
         document = parse(query)
     except GraphQLError:
-        return False
+        return None
     operations = [d for d in document.definitions if isinstance(d, OperationDefinitionNode)]
     fragments = {
         d.name.value: d for d in document.definitions if isinstance(d, FragmentDefinitionNode)
@@ -58,5 +63,7 @@ def reads_only_meta_fields(query: str | None, operation_name: str | None) -> boo
     if operation_name is not None:
         operations = [o for o in operations if o.name and o.name.value == operation_name]
     if len(operations) != 1:
-        return False
-    return _only_meta(operations[0].selection_set.selections, fragments)
+        return None
+    if _only_meta(operations[0].selection_set.selections, fragments):
+        return META
+    return operations[0].operation.value
