@@ -128,8 +128,26 @@ class EdgesFromRows:
             if read is None:
                 return None
             columns.append((name, read, complete))
-        return lambda row: {name: complete(read(row)) for name, read, complete in columns}
+        return _node_maker(columns)
 
 
 def _nothing(_row: Any) -> None:
     return None
+
+
+def _node_maker(
+    columns: list[tuple[str, Callable[[Any], Any], Complete]],
+) -> Callable[[Any], dict[str, Any]]:
+    """`row -> {name: complete(read(row)), ...}` as one function with a dict display (a
+    node per row of a page: no comprehension frame, no loop over the columns). The
+    names are GraphQL response names, written as string literals; the readers and
+    completers are its defaults, not text."""
+    parameters = ", ".join(f"r{i}=r{i}, c{i}=c{i}" for i in range(len(columns)))
+    items = ", ".join(f"{name!r}: c{i}(r{i}(row))" for i, (name, _, _) in enumerate(columns))
+    scope: dict[str, Any] = {}
+    for i, (_, read, complete) in enumerate(columns):
+        scope[f"r{i}"], scope[f"c{i}"] = read, complete
+    made: dict[str, Any] = {}
+    exec(f"def node(row, {parameters}):\n    return {{{items}}}\n", scope, made)  # noqa: S102
+    node: Callable[[Any], dict[str, Any]] = made["node"]
+    return node

@@ -201,6 +201,11 @@ PAGES: dict[str, list[ItemRow]] = {
     "empty": [],
     "null_name": [ItemRow(1, "a", "RED", 3), ItemRow(2, None, "BLUE", 1)],
     "bad_enum": [ItemRow(1, "a", "GREEN", 3)],
+    "not_str_names": [
+        ItemRow(1, 7, "RED", 3),
+        ItemRow(2, True, "BLUE", 1),
+        ItemRow(3, [1], "RED", 0),
+    ],
     "bad_enum_unread": [ItemRow(1, "a", "RED", 3)],
     "bad_int": [ItemRow(1, "a", "RED", "big")],
 }
