@@ -39,6 +39,9 @@ from resolvers.outage import is_outage
 from schema.meta_only import META, operation_kind
 from schema.root import build_schema
 
+#: Where an HTTP request keeps its RequestContext (`request.state`), for __call__ to close.
+_CONTEXT = "partnergraph_context"
+
 
 class PartnerGraphQL(GraphQL[RequestContext, None]):
     def __init__(self, runtime: Runtime, settings: Settings) -> None:
@@ -61,19 +64,28 @@ class PartnerGraphQL(GraphQL[RequestContext, None]):
         if scope["type"] != "http":
             await super().__call__(scope, receive, send)
             return
+        request = Request(scope, receive)
         try:
-            response = await self.run(Request(scope, receive))
-        except RequestLimitExceeded as exc:
-            response = edge_http.refusal(exc.status_code, exc.code, exc.reason)
-        except PersistedQueryRefused as exc:
-            response = edge_http.refusal(exc.status, exc.code, exc.message)
-        except HTTPException as exc:
-            response = edge_http.http_exception_response(exc.status_code, exc.reason)
-        except Exception as exc:
-            if not is_outage(exc):
-                raise
-            response = edge_http.service_unavailable()
-        await response(scope, receive, send)
+            try:
+                response = await self.run(request)
+            except RequestLimitExceeded as exc:
+                response = edge_http.refusal(exc.status_code, exc.code, exc.reason)
+            except PersistedQueryRefused as exc:
+                response = edge_http.refusal(exc.status, exc.code, exc.message)
+            except HTTPException as exc:
+                response = edge_http.http_exception_response(exc.status_code, exc.reason)
+            except Exception as exc:
+                if not is_outage(exc):
+                    raise
+                response = edge_http.service_unavailable()
+            await response(scope, receive, send)
+        finally:
+            # The read session ends (ROLLBACK, the connection back to the pool) and the
+            # loaders' caches are freed once the answer is sent, not before: the client
+            # does not wait for them. A streamed answer keeps its session until it ends.
+            context: RequestContext | None = getattr(request.state, _CONTEXT, None)
+            if context is not None:
+                await context.close()
 
     async def render_graphql_ide(self, request: Request) -> Response:
         # The package's own GraphiQL build (app/console_dist/graphiql), not a CDN page.
@@ -100,44 +112,41 @@ class PartnerGraphQL(GraphQL[RequestContext, None]):
 
     async def get_context(self, request: Any, response: Any) -> RequestContext:
         services = self.runtime.services
-        return RequestContext(
+        context = RequestContext(
             services=services,
             request_authorization=request.headers.get("authorization"),
             client_ip=edge_http.client_ip(request, services.settings),
         )
+        if isinstance(request, Request):  # HTTP: closed by __call__ once answered
+            setattr(request.state, _CONTEXT, context)
+        return context
 
     async def execute_operation(self, *args: Any, **kwargs: Any) -> Any:
         context: RequestContext = kwargs["context"]
-        # The request's read session lives while its operation executes (no subscriptions).
+        data = kwargs["request_data"]
+        kind = operation_kind(getattr(data, "query", None), getattr(data, "operation_name", None))
+        if kind != META:
+            token = bearer_token(context.request_authorization)
+            # A query authenticates on its own read session (one connection for the
+            # request); a mutation does not hold that session while it writes.
+            db = context.db if kind == "query" else None
+            viewer = await authenticate(self.runtime.services, token, db)
+            if viewer is not None:
+                context.act_as(viewer)
+                record = current_request()
+                if record is not None:
+                    record.user_id = viewer.user_id
+                    record.api_token_id = viewer.api_token_id
+                    record.organizations = sorted(viewer.memberships)
+        request = kwargs["request"]
+        answered = await idempotency_http.before(request, context, data)
+        if answered is not None:
+            return answered
         try:
-            data = kwargs["request_data"]
-            kind = operation_kind(
-                getattr(data, "query", None), getattr(data, "operation_name", None)
-            )
-            if kind != META:
-                token = bearer_token(context.request_authorization)
-                # A query authenticates on its own read session (one connection for the
-                # request); a mutation does not hold that session while it writes.
-                db = context.db if kind == "query" else None
-                viewer = await authenticate(self.runtime.services, token, db)
-                if viewer is not None:
-                    context.act_as(viewer)
-                    record = current_request()
-                    if record is not None:
-                        record.user_id = viewer.user_id
-                        record.api_token_id = viewer.api_token_id
-                        record.organizations = sorted(viewer.memberships)
-            request = kwargs["request"]
-            answered = await idempotency_http.before(request, context, data)
-            if answered is not None:
-                return answered
-            try:
-                return await super().execute_operation(*args, **kwargs)
-            except BaseException:
-                await idempotency_http.abandon(request)
-                raise
-        finally:
-            await context.close()
+            return await super().execute_operation(*args, **kwargs)
+        except BaseException:
+            await idempotency_http.abandon(request)
+            raise
 
     async def process_result(self, request: Any, result: Any) -> Any:
         response = await super().process_result(request, result)
