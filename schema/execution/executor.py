@@ -51,6 +51,7 @@ from schema.execution.plans import (
     Plan,
     basic_attribute,
     enum_completer,
+    leaf_completer,
     made_by_strawberry,
 )
 from schema.execution.resolver_spec import ResolverSpec
@@ -177,19 +178,7 @@ class FastExecutor(StrawberryGraphQLCoreExecutionContext):
         if isinstance(type_, GraphQLEnumType):
             return enum_completer(type_)
         if is_leaf_type(type_):
-            coerce = type_.coerce_output_value
-
-            def leaf(value: Any) -> Any:
-                if value is None:
-                    return None
-                if value is Undefined or isinstance(value, Exception):
-                    raise Bail
-                coerced = coerce(value)
-                if coerced is None or coerced is Undefined:
-                    raise Bail
-                return coerced
-
-            return leaf
+            return leaf_completer(type_.coerce_output_value)
         if is_object_type(type_):
             return self._object_completer(type_, details)
         return None

@@ -57,18 +57,26 @@ def enum_completer(type_: GraphQLEnumType) -> Complete:
                 if member.value == value.value:
                     names[member] = name
                     break
-    coerce: Callable[[Any], Any] = type_.coerce_output_value
+    coerced = leaf_completer(type_.coerce_output_value)
     find = names.get
 
     def leaf(value: Any) -> Any:
-        if value is None:
-            return None
         try:
             found = find(value)
         except TypeError:  # unhashable
             found = None
-        if found is not None:
-            return found
+        return found if found is not None else coerced(value)
+
+    return leaf
+
+
+def leaf_completer(coerce: Callable[[Any], Any]) -> Complete:
+    """A scalar's or enum's value as graphql-core completes it (`coerce`: the type's
+    `coerce_output_value`); what it refuses gives the field back (`Bail`)."""
+
+    def leaf(value: Any) -> Any:
+        if value is None:
+            return None
         if value is Undefined or isinstance(value, Exception):
             raise Bail
         coerced = coerce(value)
