@@ -32,7 +32,9 @@ def is_page_of_edges(field_def: GraphQLField) -> bool:
     )
 
 
+#: An edge completed from its row and key; `PartOfEdge`: one of its fields.
 EdgeFromRow = Callable[[Any, int], dict[str, Any]]
+PartOfEdge = Callable[[Any, int], Any]
 
 
 class EdgesFromRows:
@@ -76,35 +78,27 @@ class EdgesFromRows:
             return None
         reads = self._executor.reads
         node: Callable[[Any], dict[str, Any]] | None = None
-        node_name = ""
-        rest: list[tuple[str, bool, Complete]] = []  # (response name, is the cursor, complete)
+        parts: list[tuple[str, PartOfEdge]] = []  # in the plan's order: name, answer
         for name, details, fast, _ in plan:
             attribute, complete = reads[fast]  # type: ignore[index]
             if attribute == "node" and node is None:
-                node = self._node(
-                    get_named_type(self._edge_type.fields["node"].type), details, reader
-                )
-                node_name = name
+                node_type = get_named_type(self._edge_type.fields["node"].type)
+                node = self._node(node_type, details, reader)
                 if node is None:
                     return None
-            elif attribute in (None, "cursor"):
-                rest.append((name, attribute == "cursor", complete))
+                parts.append((name, _of_row(node)))
+            elif attribute == "cursor":
+                parts.append((name, _of_key(complete)))
+            elif attribute is None:  # `__typename`
+                parts.append((name, _of_row(complete)))
             else:
                 return None
         if node is None:
             return None
-        make_node = node
-        if not rest:
-            return lambda row, _key: {node_name: make_node(row)}
-        order = [name for name, _, _, _ in plan]
-
-        def edge(row: Any, key: int) -> dict[str, Any]:
-            answered = {node_name: make_node(row)}
-            for name, is_cursor, complete in rest:
-                answered[name] = complete(encode_cursor(key) if is_cursor else None)
-            return {name: answered[name] for name in order}
-
-        return edge
+        if len(parts) == 1:  # `edges { node { ... } }`: the usual page
+            name, make_node = parts[0][0], node
+            return lambda row, _key: {name: make_node(row)}
+        return lambda row, key: {name: answer(row, key) for name, answer in parts}
 
     def _node(
         self, node_type: Any, details: FieldDetailsList, reader: RowReader[Any]
@@ -133,6 +127,14 @@ class EdgesFromRows:
 
 def _nothing(_row: Any) -> None:
     return None
+
+
+def _of_row(answer: Callable[[Any], Any]) -> PartOfEdge:
+    return lambda row, _key: answer(row)
+
+
+def _of_key(complete: Complete) -> PartOfEdge:
+    return lambda _row, key: complete(encode_cursor(key))
 
 
 def _node_maker(
