@@ -96,7 +96,7 @@ class RequestContext:
 
     async def close(self) -> None:
         """Give back the request's read connection and drop what its loaders cached (the
-        owner of the context calls it, once the answer is made)."""
+        owner of the context calls it: for HTTP, `app.asgi` once the answer is sent)."""
         await self.db.close()
         self._forget_loaders()
 

@@ -205,21 +205,12 @@ class _ActualPlan:
 
 
 def _each(key: str, per_item: Measure) -> Measure:
-    if not isinstance(per_item, _Counting):
-        return lambda value: sum(per_item(item) for item in value.get(key) or () if item)
-    inner, own = per_item.key, per_item.own
-
-    def each_counted(value: Any) -> int:
-        # `per_item` inlined: a page's edges are each a node that counts and no more.
-        total = 0
-        for item in value.get(key) or ():
-            if item:
-                found = item.get(inner)
-                if found is not None:
-                    total += own * _present(found) if type(found) is list else own
-        return total
-
-    return each_counted
+    if isinstance(per_item, _Counting):
+        # A page's edges are each a node that counts and no more: one call per edge,
+        # not a measure of the edge calling the measure of its node.
+        inner, counted = per_item.key, per_item.counted
+        return lambda value: sum(counted(item.get(inner)) for item in value.get(key) or () if item)
+    return lambda value: sum(per_item(item) for item in value.get(key) or () if item)
 
 
 class _Counting:
@@ -232,14 +223,15 @@ class _Counting:
         self.own = own
 
     def __call__(self, data: Any) -> int:
-        value = data.get(self.key) if data else None
+        return self.counted(data.get(self.key) if data else None)
+
+    def counted(self, value: Any) -> int:
+        """What the field's value costs: `own` per object there (a list's each)."""
         if value is None:
             return 0
-        return self.own * _present(value) if isinstance(value, list) else self.own
-
-
-def _present(items: list[Any]) -> int:
-    return sum(1 for item in items if item is not None)
+        if isinstance(value, list):
+            return self.own * sum(1 for item in value if item is not None)
+        return self.own
 
 
 def _nothing(_data: Any) -> int:
